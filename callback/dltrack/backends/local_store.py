@@ -1,0 +1,184 @@
+"""The embedded store: models, trainings and epochs in the local SQLite file (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import BackendError, UnknownModelError
+from ..keys import new_model_key
+from ..records import TRAINING_UPDATE_FIELDS, EpochRecord, ModelRecord, TrainingRecord
+from ..store import Store
+from .local_db import connect
+
+_JSON_FIELDS = ("params", "final_logs", "stop")
+_TRAINING_COLUMNS = (
+    "model_key, training_id, number, status, params, started_at, ended_at, last_seen, "
+    "epochs_done, final_logs, stop, reason"
+)
+
+
+def _training(row: tuple[Any, ...]) -> TrainingRecord:
+    (key, tid, number, status, params, started, ended, seen, done, final, stop, reason) = row
+    return TrainingRecord(
+        model_key=key,
+        training_id=tid,
+        number=number,
+        status=status,
+        params=json.loads(params),
+        started_at=started,
+        ended_at=ended,
+        last_seen=seen,
+        epochs_done=done,
+        final_logs=json.loads(final),
+        stop=json.loads(stop) if stop else None,
+        reason=reason,
+    )
+
+
+class LocalStore(Store):
+    def __init__(self, path: Path) -> None:
+        self._conn = connect(path)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise BackendError(f"local store: {exc}") from None
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._conn.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise BackendError(f"local store: {exc}") from None
+
+    def create_model(self, name: str) -> ModelRecord:
+        record = ModelRecord(key=new_model_key(), name=name, created_at=time.time())
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO models (key, name, created_at, train_count) VALUES (?, ?, ?, 0)",
+                (record.key, record.name, record.created_at),
+            )
+        return record
+
+    def get_model(self, model_key: str) -> ModelRecord | None:
+        rows = self._query(
+            "SELECT key, name, created_at, train_count FROM models WHERE key = ?", (model_key,)
+        )
+        return ModelRecord(*rows[0]) if rows else None
+
+    def list_models(self) -> list[ModelRecord]:
+        rows = self._query("SELECT key, name, created_at, train_count FROM models ORDER BY created_at")
+        return [ModelRecord(*row) for row in rows]
+
+    def rename_model(self, model_key: str, name: str) -> bool:
+        with self._transaction() as db:
+            return db.execute("UPDATE models SET name = ? WHERE key = ?", (name, model_key)).rowcount > 0
+
+    def delete_model(self, model_key: str) -> bool:
+        with self._transaction() as db:
+            db.execute("DELETE FROM epochs WHERE model_key = ?", (model_key,))
+            db.execute("DELETE FROM trainings WHERE model_key = ?", (model_key,))
+            return db.execute("DELETE FROM models WHERE key = ?", (model_key,)).rowcount > 0
+
+    def start_training(
+        self, model_key: str, training_id: str, params: dict[str, Any], started_at: float
+    ) -> int:
+        with self._transaction() as db:
+            existing = db.execute(
+                "SELECT number FROM trainings WHERE model_key = ? AND training_id = ?",
+                (model_key, training_id),
+            ).fetchone()
+            if existing:
+                return int(existing[0])
+            if db.execute(
+                "UPDATE models SET train_count = train_count + 1 WHERE key = ?", (model_key,)
+            ).rowcount == 0:
+                raise UnknownModelError(model_key)
+            number = db.execute(
+                "SELECT train_count FROM models WHERE key = ?", (model_key,)
+            ).fetchone()[0]
+            db.execute(
+                f"INSERT INTO trainings ({_TRAINING_COLUMNS}) "
+                "VALUES (?, ?, ?, 'running', ?, ?, NULL, ?, 0, '{}', NULL, NULL)",
+                (model_key, training_id, number, json.dumps(params), started_at, started_at),
+            )
+        return int(number)
+
+    def update_training(self, model_key: str, training_id: str, **fields: Any) -> None:
+        unknown = set(fields) - TRAINING_UPDATE_FIELDS
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        if not fields:
+            return
+        values = [json.dumps(v) if k in _JSON_FIELDS and v is not None else v for k, v in fields.items()]
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._transaction() as db:
+            db.execute(
+                f"UPDATE trainings SET {assignments} WHERE model_key = ? AND training_id = ?",
+                (*values, model_key, training_id),
+            )
+
+    def get_training(self, model_key: str, training_id: str) -> TrainingRecord | None:
+        rows = self._query(
+            f"SELECT {_TRAINING_COLUMNS} FROM trainings WHERE model_key = ? AND training_id = ?",
+            (model_key, training_id),
+        )
+        return _training(rows[0]) if rows else None
+
+    def list_trainings(self, model_key: str) -> list[TrainingRecord]:
+        rows = self._query(
+            f"SELECT {_TRAINING_COLUMNS} FROM trainings WHERE model_key = ? ORDER BY number",
+            (model_key,),
+        )
+        return [_training(row) for row in rows]
+
+    def delete_training(self, model_key: str, training_id: str) -> bool:
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM epochs WHERE model_key = ? AND training_id = ?", (model_key, training_id)
+            )
+            return db.execute(
+                "DELETE FROM trainings WHERE model_key = ? AND training_id = ?",
+                (model_key, training_id),
+            ).rowcount > 0
+
+    def write_epoch(self, model_key: str, training_id: str, record: EpochRecord) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO epochs "
+                "(model_key, training_id, epoch, logs, steps, started_at, ended_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    model_key,
+                    training_id,
+                    record.epoch,
+                    json.dumps(record.logs),
+                    record.steps,
+                    record.started_at,
+                    record.ended_at,
+                ),
+            )
+
+    def list_epochs(self, model_key: str, training_id: str) -> list[EpochRecord]:
+        rows = self._query(
+            "SELECT epoch, logs, steps, started_at, ended_at FROM epochs "
+            "WHERE model_key = ? AND training_id = ? ORDER BY epoch",
+            (model_key, training_id),
+        )
+        return [EpochRecord(e, json.loads(logs), s, a, b) for e, logs, s, a, b in rows]
+
+    def close(self) -> None:
+        self._conn.close()

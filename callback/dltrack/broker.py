@@ -1,0 +1,49 @@
+"""The Broker interface: frequent, ephemeral messages (progress, heartbeats, acks, commands).
+
+Implementations: `backends.local_broker.LocalBroker` (one SQLite file, the embedded default) and
+`backends.amqp_broker.AmqpBroker` (RabbitMQ). A Broker and the feeds it opens belong to the one
+thread that created them (pika connections are not thread-safe); other threads hand work to that
+thread. Methods raise `BackendError` when the server cannot be reached; callers decide whether
+to retry.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from .protocol import Command, Message
+
+
+class Feed(ABC):
+    """A stream of raw message bodies; parse them with `protocol.parse_update/parse_command`."""
+
+    @abstractmethod
+    def poll(self, timeout: float) -> list[bytes]:
+        """Wait up to `timeout` seconds for messages; return what arrived (maybe nothing)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class Broker(ABC):
+    @abstractmethod
+    def publish_update(self, message: Message) -> None:
+        """Send an update to every viewer of `message["model_key"]`."""
+
+    @abstractmethod
+    def subscribe_updates(self, model_key: str) -> Feed:
+        """A feed of every update of `model_key` from now on; each feed gets its own copy."""
+
+    @abstractmethod
+    def listen_commands(self, model_key: str, training_id: str) -> Feed:
+        """A feed of the commands addressed to this training or to all trainings of the key."""
+
+    @abstractmethod
+    def send_command(self, command: Command) -> bool:
+        """Send `command`; False when no running training could receive it."""
+
+    def pump(self, timeout: float = 0.0) -> None:
+        """Service the connection (heartbeats, returned messages) for up to `timeout` s."""
+
+    @abstractmethod
+    def close(self) -> None: ...

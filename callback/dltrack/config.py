@@ -1,0 +1,92 @@
+"""Where the broker and the store live: resolved from arguments, then the environment, then the
+embedded default (one SQLite file under DLTRACK_HOME).
+
+The Tracker, the Watcher, the widget, the magic and the CLI all resolve settings here, so one
+configuration reaches every entry point the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import ConfigError
+
+BROKER_SCHEMES = ("amqp", "amqps", "sqlite")
+STORE_SCHEMES = ("firestore", "sqlite")
+DEFAULT_DB_NAME = "dltrack.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved, validated locations of the broker and the store."""
+
+    broker_url: str
+    store_url: str
+    home: Path
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.home / "spool"
+
+
+def dltrack_home() -> Path:
+    return Path(os.environ.get("DLTRACK_HOME") or Path.home() / ".dltrack").expanduser()
+
+
+def resolve(broker: str | None = None, store: str | None = None) -> Settings:
+    """Resolve and validate the broker and store URLs; raise `ConfigError` when malformed."""
+    home = dltrack_home()
+    default = f"sqlite:///{home / DEFAULT_DB_NAME}"
+    broker_url = broker or os.environ.get("DLTRACK_BROKER_URL") or default
+    store_url = store or os.environ.get("DLTRACK_STORE_URL") or default
+    check_url(broker_url, BROKER_SCHEMES, "broker")
+    check_url(store_url, STORE_SCHEMES, "store")
+    return Settings(broker_url=broker_url, store_url=store_url, home=home)
+
+
+def check_url(url: str, schemes: tuple[str, ...], role: str) -> None:
+    shown = mask_url(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ConfigError(f"malformed {role} URL {shown!r}") from None
+    if parts.scheme not in schemes:
+        wanted = ", ".join(f"{s}://" for s in schemes)
+        raise ConfigError(f"{role} URL {shown!r} must start with one of {wanted}")
+    if parts.scheme == "sqlite":
+        if not parts.path or parts.netloc:
+            raise ConfigError(f"{role} URL {shown!r} must look like sqlite:///absolute/path.db")
+    elif parts.scheme in ("amqp", "amqps"):
+        if not parts.hostname:
+            raise ConfigError(f"{role} URL {shown!r} has no host: use amqp://user:pass@host/vhost")
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+        except ValueError:
+            raise ConfigError(f"{role} URL {shown!r} has an invalid port") from None
+    elif parts.scheme == "firestore":
+        if not parts.netloc or parts.path not in ("", "/"):
+            raise ConfigError(f"{role} URL {shown!r} must look like firestore://PROJECT_ID")
+
+
+def sqlite_path(url: str) -> Path:
+    """The file path of a `sqlite:///path` URL."""
+    return Path(urlsplit(url).path)
+
+
+def mask_url(url: str) -> str:
+    """`url` with any password replaced by `***`, safe to show, log or store."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, ""))
+    except ValueError:
+        # Unparseable: show only the scheme, since the rest may hold a secret.
+        return url.split(":", 1)[0] + "://***"

@@ -1,0 +1,209 @@
+"""The wire protocol: updates (training → viewers) and commands (viewers → training).
+
+Every message is a small JSON object. Parsing is defensive: anything that is not a well-formed
+message of a known version comes back as `None`, never as an exception, because both channels
+may carry garbage (a buggy peer, an old version, a hostile sender who knows the model key).
+docs/protocol.md describes the format; bump `VERSION` on any incompatible change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .keys import is_model_key, is_training_id, new_training_id
+
+VERSION = 1
+MAX_MESSAGE_BYTES = 256 * 1024
+MAX_LOG_ENTRIES = 64
+
+TRAIN_BEGIN = "train_begin"
+EPOCH_BEGIN = "epoch_begin"
+PROGRESS = "progress"
+EPOCH_END = "epoch_end"
+TRAIN_END = "train_end"
+HEARTBEAT = "heartbeat"
+ACK = "ack"
+UPDATE_TYPES = frozenset({TRAIN_BEGIN, EPOCH_BEGIN, PROGRESS, EPOCH_END, TRAIN_END, HEARTBEAT, ACK})
+
+STOP = "stop"
+STOP_AFTER_EPOCH = "stop_after_epoch"
+COMMAND_KINDS = frozenset({STOP, STOP_AFTER_EPOCH})
+ALL_TRAININGS = "all"
+
+FINAL_STATUSES = frozenset({"completed", "stopped", "failed"})
+
+Message = dict[str, Any]
+
+
+def make_update(
+    kind: str, model_key: str, training_id: str, seq: int, **body: Any
+) -> Message:
+    """Build an update message; `body` holds the type-specific fields."""
+    return {
+        "v": VERSION,
+        "type": kind,
+        "model_key": model_key,
+        "training_id": training_id,
+        "seq": seq,
+        "ts": time.time(),
+        **body,
+    }
+
+
+def encode(message: Message) -> bytes:
+    return json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+
+
+def clean_logs(logs: Any) -> dict[str, float]:
+    """Keras logs as plain finite floats (NaN/inf become None-free strings are dropped).
+
+    Values that do not convert (strings, arrays) are skipped rather than failing the update.
+    """
+    out: dict[str, float] = {}
+    if not isinstance(logs, dict):
+        return out
+    for name, value in list(logs.items())[:MAX_LOG_ENTRIES]:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(number):
+            out[str(name)[:100]] = number
+    return out
+
+
+def _decode(raw: bytes | str) -> Any:
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def _is_int(value: Any, minimum: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _logs_ok(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and _is_number(v) for k, v in value.items()
+    )
+
+
+def _optional_int(value: Any) -> bool:
+    return value is None or _is_int(value)
+
+
+def _body_ok(msg: Message) -> bool:
+    kind = msg["type"]
+    if kind == TRAIN_BEGIN:
+        return isinstance(msg.get("params"), dict)
+    if kind == EPOCH_BEGIN:
+        return _is_int(msg.get("epoch"))
+    if kind == PROGRESS:
+        return (
+            _is_int(msg.get("epoch"))
+            and _is_int(msg.get("step"))
+            and _optional_int(msg.get("steps"))
+            and _logs_ok(msg.get("logs"))
+        )
+    if kind == EPOCH_END:
+        return _is_int(msg.get("epoch")) and _logs_ok(msg.get("logs"))
+    if kind == TRAIN_END:
+        return msg.get("status") in FINAL_STATUSES
+    if kind == HEARTBEAT:
+        return isinstance(msg.get("snapshot"), dict)
+    if kind == ACK:
+        return isinstance(msg.get("command_id"), str) and isinstance(msg.get("accepted"), bool)
+    return False
+
+
+def parse_update(raw: bytes | str) -> Message | None:
+    """The update in `raw`, or None if it is not a valid message of this protocol version."""
+    msg = _decode(raw)
+    if not isinstance(msg, dict):
+        return None
+    if msg.get("v") != VERSION or msg.get("type") not in UPDATE_TYPES:
+        return None
+    if not (is_model_key(msg.get("model_key")) and is_training_id(msg.get("training_id"))):
+        return None
+    if not (_is_int(msg.get("seq")) and _is_number(msg.get("ts"))):
+        return None
+    return msg if _body_ok(msg) else None
+
+
+@dataclass(frozen=True)
+class Command:
+    """A request from a viewer to a training. `target` is a training id or `ALL_TRAININGS`."""
+
+    id: str
+    kind: str
+    model_key: str
+    target: str
+    sender: str
+    ts: float
+
+    @classmethod
+    def new(cls, kind: str, model_key: str, target: str | None, sender: str) -> Command:
+        return cls(
+            id=new_training_id(),
+            kind=kind,
+            model_key=model_key,
+            target=target or ALL_TRAININGS,
+            sender=sender[:80],
+            ts=time.time(),
+        )
+
+    def to_message(self) -> Message:
+        return {
+            "v": VERSION,
+            "type": "command",
+            "id": self.id,
+            "kind": self.kind,
+            "model_key": self.model_key,
+            "target": self.target,
+            "sender": self.sender,
+            "ts": self.ts,
+        }
+
+    def addressed_to(self, model_key: str, training_id: str) -> bool:
+        return self.model_key == model_key and self.target in (training_id, ALL_TRAININGS)
+
+
+def parse_command(raw: bytes | str) -> Command | None:
+    """The command in `raw`, or None if it is malformed or of another protocol version."""
+    msg = _decode(raw)
+    if not isinstance(msg, dict) or msg.get("v") != VERSION or msg.get("type") != "command":
+        return None
+    target = msg.get("target")
+    if not (target == ALL_TRAININGS or is_training_id(target)):
+        return None
+    if not (
+        is_training_id(msg.get("id"))
+        and msg.get("kind") in COMMAND_KINDS
+        and is_model_key(msg.get("model_key"))
+        and isinstance(msg.get("sender"), str)
+        and _is_number(msg.get("ts"))
+    ):
+        return None
+    return Command(
+        id=msg["id"],
+        kind=msg["kind"],
+        model_key=msg["model_key"],
+        target=target,
+        sender=msg["sender"][:80],
+        ts=float(msg["ts"]),
+    )
