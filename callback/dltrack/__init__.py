@@ -1,1 +1,55 @@
-"""dltrack: watch a Keras training live from any notebook or terminal, and stop it."""
+"""dltrack: watch a Keras training live from any notebook or terminal, and stop it.
+
+`from dltrack import Tracker` needs Keras; nothing here imports Keras, pika, firebase-admin or
+the widget packages until it is used, so the training side installs light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import DltrackError, DltrackWarning
+
+if TYPE_CHECKING:
+    from .api import create_model, history, list_models
+    from .tracker import Tracker
+    from .watcher import Watcher
+
+__all__ = [
+    "DltrackError",
+    "DltrackWarning",
+    "Tracker",
+    "Watcher",
+    "create_model",
+    "history",
+    "list_models",
+    "load_ipython_extension",
+]
+
+_LAZY = {
+    "Tracker": "tracker",
+    "Watcher": "watcher",
+    "create_model": "api",
+    "list_models": "api",
+    "history": "api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'dltrack' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext dltrack`: register the `%dltrack` magic (needs the widget extra)."""
+    try:
+        from dltrack_widget.magics import register
+    except ImportError as exc:
+        raise ImportError(
+            "the dltrack widget needs its extra: pip install 'dltrack[widget]'"
+        ) from exc
+    register(ipython)

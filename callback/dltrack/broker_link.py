@@ -1,0 +1,207 @@
+"""The training's broker thread: publishes updates, listens for commands, acknowledges them.
+
+It owns the broker connection (pika connections belong to one thread). Live updates are
+best-effort: while the broker is away they are dropped, and the heartbeat that follows the
+reconnect carries the full current state, so viewers catch up. Epoch records do not depend on
+this thread at all; the store thread keeps them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import types
+from typing import Any
+
+from .backends import open_broker
+from .backoff import Backoff
+from .broker import Broker, Feed
+from .config import mask_url
+from .errors import BackendError, DltrackError
+from .protocol import (
+    ACK,
+    HEARTBEAT,
+    PROGRESS,
+    STOP,
+    Command,
+    clean_logs,
+    make_update,
+    parse_command,
+)
+from .session import TrainingSession, finish
+
+log = logging.getLogger("dltrack")
+
+PROGRESS_INTERVAL_S = 0.1  # ≤ 10 progress messages per second per training
+HEARTBEAT_INTERVAL_S = 1.0
+COMMAND_POLL_S = 0.02
+# A command sent this long before the training started is a replay of an old one.
+COMMAND_MAX_AGE_S = 30.0
+LIVENESS_CHECK_S = 1.0
+
+
+class BrokerLink:
+    def __init__(self, session: TrainingSession, fit_frame: types.FrameType | None,
+                 training_thread_id: int | None) -> None:
+        self.session = session
+        self.broker: Broker | None = None
+        self.commands: Feed | None = None
+        self.backoff = Backoff()
+        self.seq = 0
+        self.sent_progress: tuple[int, int] | None = None
+        self.progress_at = 0.0
+        self.heartbeat_at = 0.0
+        self.liveness_at = 0.0
+        self.seen_commands: set[str] = set()
+        self.ignored_commands = 0
+        self._fit_frame = fit_frame
+        self._training_thread_id = training_thread_id
+
+    # -- connection -------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        s = self.session
+        try:
+            self.broker = open_broker(s.settings.broker_url)
+            self.commands = self.broker.listen_commands(s.model_key, s.training_id)
+        except DltrackError as exc:
+            self._disconnect()
+            delay = self.backoff.failed()
+            s.notice(
+                "broker",
+                f"dltrack: live updates paused, broker {mask_url(s.settings.broker_url)} "
+                f"unavailable ({exc}); retrying in the background, training continues",
+            )
+            log.debug("broker connect failed, retry in %.1fs: %s", delay, exc)
+            return
+        if self.backoff.next_at:
+            log.info("dltrack: reconnected to the broker")
+        self.backoff.succeeded()
+        self.heartbeat_at = 0.0  # announce the full state straight away
+
+    def _disconnect(self) -> None:
+        for closer in (self.commands, self.broker):
+            if closer is not None:
+                try:
+                    closer.close()
+                except Exception:  # noqa: BLE001 - the connection is already broken
+                    log.debug("closing a broken broker connection", exc_info=True)
+        self.broker = None
+        self.commands = None
+
+    def _publish(self, kind: str, **body: Any) -> None:
+        if self.broker is None:
+            return
+        s = self.session
+        self.seq += 1
+        message = make_update(kind, s.model_key, s.training_id, self.seq, **body)
+        try:
+            self.broker.publish_update(message)
+        except BackendError as exc:
+            log.debug("publish failed: %s", exc)
+            self._disconnect()
+            self.backoff.failed()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        s = self.session
+        try:
+            while not s.abandoned.is_set():
+                if self.broker is None and self.backoff.ready():
+                    self._connect()
+                done = self._drain_events()
+                now = time.monotonic()
+                self._publish_progress(now)
+                if now - self.heartbeat_at >= HEARTBEAT_INTERVAL_S:
+                    self.heartbeat_at = now
+                    self._publish(HEARTBEAT, snapshot=s.snapshot())
+                if now - self.liveness_at >= LIVENESS_CHECK_S:
+                    self.liveness_at = now
+                    self._check_fit_alive()
+                if done:
+                    return
+                self._poll_commands()
+        except Exception:  # noqa: BLE001 - this thread must never take the training down
+            log.exception("dltrack broker thread failed; live updates stop")
+        finally:
+            self._disconnect()
+
+    def _drain_events(self) -> bool:
+        """Publish the queued events; True once train_end has gone out (or cannot)."""
+        s = self.session
+        while s.events:
+            kind, body = s.events.popleft()
+            self._publish(kind, **body)
+            if kind == "train_end":
+                return True
+        return False
+
+    def _publish_progress(self, now: float) -> None:
+        latest = self.session.latest
+        if latest is None or now - self.progress_at < PROGRESS_INTERVAL_S:
+            return
+        where = (latest.epoch, latest.step)
+        if where == self.sent_progress:
+            return
+        self.sent_progress = where
+        self.progress_at = now
+        self._publish(
+            PROGRESS,
+            epoch=latest.epoch,
+            step=latest.step,
+            steps=latest.steps,
+            logs=clean_logs(latest.logs),
+        )
+
+    def _poll_commands(self) -> None:
+        if self.commands is None:
+            self.session.wake.wait(COMMAND_POLL_S)
+            self.session.wake.clear()
+            return
+        try:
+            raw_commands = self.commands.poll(COMMAND_POLL_S)
+        except BackendError as exc:
+            log.debug("command poll failed: %s", exc)
+            self._disconnect()
+            self.backoff.failed()
+            return
+        for raw in raw_commands:
+            self._handle_command(parse_command(raw))
+
+    def _handle_command(self, command: Command | None) -> None:
+        s = self.session
+        if (
+            command is None
+            or not command.addressed_to(s.model_key, s.training_id)
+            or command.ts < s.started_at - COMMAND_MAX_AGE_S
+            or command.id in self.seen_commands
+        ):
+            self.ignored_commands += 1
+            log.debug("ignored a command (%d so far)", self.ignored_commands)
+            return
+        if len(self.seen_commands) < 10_000:
+            self.seen_commands.add(command.id)
+        if s.ended.is_set():
+            self._publish(ACK, command_id=command.id, accepted=False,
+                          reason="the training has already ended")
+            return
+        current = s.stop_request
+        # A plain stop may upgrade a stop-after-epoch; never the other way round.
+        if current is None or (current.kind != STOP and command.kind == STOP):
+            s.stop_request = command
+        self._publish(ACK, command_id=command.id, accepted=True, kind=command.kind,
+                      reason=None)
+
+    def _check_fit_alive(self) -> None:
+        """Detect fit() leaving through an exception (Keras calls no hook then)."""
+        if self._fit_frame is None or self.session.ended.is_set():
+            return
+        frame = sys._current_frames().get(self._training_thread_id or -1)
+        while frame is not None:
+            if frame is self._fit_frame:
+                return
+            frame = frame.f_back
+        self._fit_frame = None
+        finish(self.session, "failed", "an exception escaped fit()")

@@ -1,0 +1,141 @@
+"""One `fit()` call as seen by dltrack: the state the training thread shares with the two
+background threads that do all the I/O (`broker_link.BrokerLink`, `store_writer.StoreWriter`).
+
+The training thread only ever appends to a deque, swaps a reference or sets an Event: each is
+atomic under the GIL and takes well under a microsecond, so no hook waits on a lock or a socket.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Settings
+from .protocol import Command
+
+# How many finished epochs a heartbeat repeats, so that a viewer joining late (or after an
+# outage) sees recent history even while the store is unreachable.
+HEARTBEAT_EPOCHS = 20
+
+
+@dataclass
+class Progress:
+    epoch: int
+    step: int
+    steps: int | None
+    logs: dict[str, Any]
+    at: float
+
+
+@dataclass
+class StopInfo:
+    """Why and where the training stopped, once a stop was honoured."""
+
+    command: Command
+    epoch: int | None = None
+    step: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sender": self.command.sender,
+            "requested_at": self.command.ts,
+            "kind": self.command.kind,
+            "command_id": self.command.id,
+            "epoch": self.epoch,
+            "step": self.step,
+        }
+
+
+@dataclass
+class TrainingSession:
+    settings: Settings
+    model_key: str
+    training_id: str
+    params: dict[str, Any]
+    shutdown_timeout: float
+    started_at: float = field(default_factory=time.time)
+
+    # Training thread → broker thread: discrete events in order, and the latest batch.
+    events: collections.deque[tuple[str, dict[str, Any]]] = field(
+        default_factory=collections.deque
+    )
+    latest: Progress | None = None
+    # Training thread → store thread: record operations, in order.
+    store_ops: queue.SimpleQueue[tuple[str, dict[str, Any]]] = field(
+        default_factory=queue.SimpleQueue
+    )
+    # Broker thread → training thread: an accepted stop command.
+    stop_request: Command | None = None
+    # Background threads → training thread: one-line problems to warn about, once each.
+    notices: collections.deque[str] = field(default_factory=collections.deque)
+    # Filled in as the training runs.
+    number: int | None = None
+    epoch: int | None = None
+    epoch_started_at: float | None = None
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "running"
+    stop: StopInfo | None = None
+    reason: str | None = None
+    # Set once on_train_end (or failure detection) handed over the last event.
+    ended: threading.Event = field(default_factory=threading.Event)
+    # Set when the model key turned out not to exist: both threads give up.
+    abandoned: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+    left_in_spool: int = 0
+    _noticed: set[str] = field(default_factory=set)
+
+    def notice(self, key: str, message: str) -> None:
+        """Queue a warning for the training thread, once per `key`."""
+        if key not in self._noticed:
+            self._noticed.add(key)
+            self.notices.append(message)
+
+    def hand_over(self, kind: str, body: dict[str, Any], store_op: str | None = None) -> None:
+        self.events.append((kind, body))
+        if store_op is not None:
+            self.store_ops.put((store_op, body))
+        self.wake.set()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The full current state, as carried by heartbeats."""
+        latest = self.latest
+        return {
+            "status": self.status,
+            "number": self.number,
+            "params": self.params,
+            "started_at": self.started_at,
+            "epoch": self.epoch,
+            "epoch_started_at": self.epoch_started_at,
+            "step": latest.step if latest else 0,
+            "steps": latest.steps if latest else self.params.get("steps"),
+            "logs": latest.logs if latest and latest.epoch == self.epoch else {},
+            "epochs_done": len(self.epochs),
+            "epochs": self.epochs[-HEARTBEAT_EPOCHS:],
+            "stop": self.stop.to_json() if self.stop else None,
+        }
+
+
+def end_body(session: TrainingSession) -> dict[str, Any]:
+    """The train_end message body and store fields for the session's final state."""
+    return {
+        "status": session.status,
+        "reason": session.reason,
+        "ended_at": time.time(),
+        "epochs_done": len(session.epochs),
+        "final_logs": session.epochs[-1]["logs"] if session.epochs else {},
+        "stop": session.stop.to_json() if session.stop else None,
+    }
+
+
+def finish(session: TrainingSession, status: str, reason: str | None = None) -> None:
+    """Hand over the end of the training, once (from on_train_end or failure detection)."""
+    if session.ended.is_set():
+        return
+    session.status = status
+    session.reason = reason
+    session.ended.set()
+    session.hand_over("train_end", end_body(session), store_op="end")

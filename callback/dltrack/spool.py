@@ -1,0 +1,92 @@
+"""An on-disk queue of store writes that have not reached the store yet.
+
+Every record the Tracker hands to the store goes here first and leaves only once the store has
+accepted it, so neither an outage nor a crash of the training process loses an epoch. One spool
+per store URL (a hash of it names the file: two stores never replay into each other). Writes to
+the store are idempotent, so two processes replaying the same row at once do no harm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+# Far more than any training writes (a record per epoch, plus a handful per training); past it
+# the oldest rows go, so a years-long outage cannot fill the disk.
+MAX_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class SpoolRow:
+    id: int
+    model_key: str
+    training_id: str
+    op: str
+    payload: dict[str, Any]
+
+
+def spool_path(spool_dir: Path, store_url: str) -> Path:
+    digest = hashlib.sha256(store_url.encode()).hexdigest()[:16]
+    return spool_dir / f"{digest}.db"
+
+
+class Spool:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(path, timeout=15.0, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "model_key TEXT NOT NULL, training_id TEXT NOT NULL, op TEXT NOT NULL, "
+                "payload TEXT NOT NULL)"
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"cannot use the spool {path}: {exc}; set DLTRACK_HOME to a writable directory"
+            ) from None
+
+    def append(self, model_key: str, training_id: str, op: str, payload: dict[str, Any]) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO pending (model_key, training_id, op, payload) VALUES (?, ?, ?, ?)",
+            (model_key, training_id, op, json.dumps(payload)),
+        )
+        row_id = int(cur.lastrowid or 0)
+        if row_id % 1000 == 0:
+            self._conn.execute(
+                "DELETE FROM pending WHERE id <= (SELECT MAX(id) FROM pending) - ?", (MAX_ROWS,)
+            )
+        return row_id
+
+    def pending(self, limit: int = 100) -> list[SpoolRow]:
+        rows = self._conn.execute(
+            "SELECT id, model_key, training_id, op, payload FROM pending ORDER BY id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [SpoolRow(i, k, t, op, json.loads(p)) for i, k, t, op, p in rows]
+
+    def remove(self, row_id: int) -> None:
+        self._conn.execute("DELETE FROM pending WHERE id = ?", (row_id,))
+
+    def drop_model(self, model_key: str) -> int:
+        """Forget every row of a model the store does not know (they can never be written)."""
+        return self._conn.execute("DELETE FROM pending WHERE model_key = ?", (model_key,)).rowcount
+
+    def count(self, training_id: str | None = None) -> int:
+        if training_id is None:
+            row = self._conn.execute("SELECT COUNT(*) FROM pending").fetchone()
+        else:
+            row = self._conn.execute(
+                "SELECT COUNT(*) FROM pending WHERE training_id = ?", (training_id,)
+            ).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self._conn.close()

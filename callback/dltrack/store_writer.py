@@ -1,0 +1,203 @@
+"""The training's store thread: every record goes to the on-disk spool, then to the store.
+
+Records leave the spool only once the store accepted them, so an outage (or a crash of this
+process) loses nothing already handed over; the next training, or `dltrack sync`, writes what
+is left. Rows from earlier processes are replayed too. Store calls can block for seconds when a
+server is away, which is why they run here and not on the broker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from typing import Any
+
+from .backends import open_store
+from .backoff import Backoff
+from .config import mask_url
+from .errors import BackendError, DltrackError, UnknownModelError
+from .records import EpochRecord
+from .session import TrainingSession
+from .spool import Spool, SpoolRow, spool_path
+from .store import Store
+
+log = logging.getLogger("dltrack")
+
+LAST_SEEN_INTERVAL_S = 10.0
+# A training still "running" in the store but silent this long is recorded as interrupted by
+# the next training of the same model (see docs/reliability.md).
+INTERRUPTED_AFTER_S = 120.0
+
+
+def apply_row(store: Store, row: SpoolRow) -> int | None:
+    """Write one spooled operation; returns the training number for a `start`."""
+    p = row.payload
+    if row.op == "start":
+        number = store.start_training(row.model_key, row.training_id, p["params"], p["started_at"])
+        mark_interrupted(store, row.model_key, row.training_id)
+        return number
+    if row.op == "epoch":
+        store.write_epoch(row.model_key, row.training_id, EpochRecord(**p))
+    elif row.op in ("update", "end"):
+        store.update_training(row.model_key, row.training_id, **p)
+    return None
+
+
+def mark_interrupted(store: Store, model_key: str, except_id: str) -> None:
+    """Record as interrupted the trainings of this model that went silent while running."""
+    now = time.time()
+    for t in store.list_trainings(model_key):
+        seen = t.last_seen or t.started_at
+        if t.training_id != except_id and t.status == "running" and now - seen > INTERRUPTED_AFTER_S:
+            store.update_training(model_key, t.training_id, status="interrupted",
+                                  reason="no sign of life from the training")
+
+
+def replay(spool: Spool, store: Store, on_start: Any = None) -> int:
+    """Write every spooled row in order; returns how many were written.
+
+    Raises `BackendError` at the first row the store cannot take (order matters: a training's
+    start must land before its epochs). Rows of unknown models are dropped.
+    """
+    written = 0
+    while rows := spool.pending():
+        for row in rows:
+            try:
+                number = apply_row(store, row)
+            except UnknownModelError:
+                spool.drop_model(row.model_key)
+                raise
+            if number is not None and on_start is not None:
+                on_start(row, number)
+            spool.remove(row.id)
+            written += 1
+    return written
+
+
+class StoreWriter:
+    def __init__(self, session: TrainingSession) -> None:
+        self.session = session
+        self.store: Store | None = None
+        self.spool: Spool | None = None
+        self.backoff = Backoff()
+        self.seen_at = time.monotonic()
+        self.mine = 0  # rows of this session not yet written
+
+    def _on_start(self, row: SpoolRow, number: int) -> None:
+        if row.training_id == self.session.training_id:
+            self.session.number = number
+
+    def run(self) -> None:
+        s = self.session
+        try:
+            self.spool = Spool(spool_path(s.settings.spool_dir, s.settings.store_url))
+            deadline: float | None = None
+            while True:
+                self._take_ops()
+                self._flush()
+                self._touch()
+                if s.ended.is_set() and s.store_ops.empty():
+                    if self.mine == 0:
+                        return
+                    deadline = deadline or time.monotonic() + s.shutdown_timeout
+                    if time.monotonic() >= deadline:
+                        s.left_in_spool = self.mine
+                        return
+                if s.abandoned.is_set():
+                    return
+                self._wait()
+        except DltrackError as exc:  # spool unusable: nothing to keep records in
+            s.notice("spool", f"dltrack: records are not kept: {exc}")
+        except Exception:  # noqa: BLE001 - this thread must never take the training down
+            log.exception("dltrack store thread failed; epoch records stop")
+        finally:
+            if self.store is not None:
+                self.store.close()
+            if self.spool is not None:
+                self.spool.close()
+
+    def _wait(self) -> None:
+        try:
+            op = self.session.store_ops.get(timeout=0.2)
+        except queue.Empty:
+            return
+        self._spool(op)
+
+    def _take_ops(self) -> None:
+        while True:
+            try:
+                op = self.session.store_ops.get_nowait()
+            except queue.Empty:
+                return
+            self._spool(op)
+
+    def _spool(self, op: tuple[str, dict[str, Any]]) -> None:
+        assert self.spool is not None
+        s = self.session
+        kind, body = op
+        if kind == "epoch_end":
+            kind, body = "epoch", {
+                "epoch": body["epoch"], "logs": body["logs"], "steps": body.get("steps"),
+                "started_at": body.get("started_at"), "ended_at": body.get("ended_at"),
+            }
+        self.spool.append(s.model_key, s.training_id, kind, body)
+        self.mine += 1
+
+    def _flush(self) -> None:
+        assert self.spool is not None
+        s = self.session
+        if self.store is None:
+            if not self.backoff.ready():
+                return
+            try:
+                self.store = open_store(s.settings.store_url)
+            except DltrackError as exc:
+                self._failed(exc)
+                return
+        try:
+            replay(self.spool, self.store, self._on_start)
+        except UnknownModelError as exc:
+            if s.model_key == exc.model_key:
+                s.notice("unknown", f"dltrack: {exc}; this training is not tracked")
+                s.abandoned.set()
+            return
+        except BackendError as exc:
+            self._failed(exc)
+            return
+        finally:
+            self.mine = self._count_mine()
+        if self.backoff.next_at:
+            log.info("dltrack: the store is back; spooled records written")
+        self.backoff.succeeded()
+
+    def _count_mine(self) -> int:
+        assert self.spool is not None
+        return self.spool.count(self.session.training_id)
+
+    def _failed(self, exc: DltrackError) -> None:
+        s = self.session
+        if self.store is not None:
+            try:
+                self.store.close()
+            except Exception:  # noqa: BLE001 - already broken
+                log.debug("closing a broken store", exc_info=True)
+        self.store = None
+        self.backoff.failed()
+        s.notice(
+            "store",
+            f"dltrack: store {mask_url(s.settings.store_url)} unavailable ({exc}); "
+            "epoch records are kept on disk and written when it is back",
+        )
+
+    def _touch(self) -> None:
+        """Refresh last_seen now and then, so a silent training can be told apart."""
+        s = self.session
+        now = time.monotonic()
+        if self.store is None or s.number is None or s.ended.is_set() or now - self.seen_at < LAST_SEEN_INTERVAL_S:
+            return
+        self.seen_at = now
+        try:
+            self.store.update_training(s.model_key, s.training_id, last_seen=time.time())
+        except BackendError as exc:
+            self._failed(exc)
