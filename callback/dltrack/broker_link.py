@@ -42,8 +42,12 @@ LIVENESS_CHECK_S = 1.0
 
 
 class BrokerLink:
-    def __init__(self, session: TrainingSession, fit_frame: types.FrameType | None,
-                 training_thread_id: int | None) -> None:
+    def __init__(
+        self,
+        session: TrainingSession,
+        fit_frame: types.FrameType | None,
+        training_thread_id: int | None,
+    ) -> None:
         self.session = session
         self.broker: Broker | None = None
         self.commands: Feed | None = None
@@ -85,17 +89,17 @@ class BrokerLink:
             if closer is not None:
                 try:
                     closer.close()
-                except Exception:  # noqa: BLE001 - the connection is already broken
+                except Exception:
                     log.debug("closing a broken broker connection", exc_info=True)
         self.broker = None
         self.commands = None
 
-    def _publish(self, kind: str, **body: Any) -> None:
+    def _publish(self, message_type: str, **body: Any) -> None:
         if self.broker is None:
             return
         s = self.session
         self.seq += 1
-        message = make_update(kind, s.model_key, s.training_id, self.seq, **body)
+        message = make_update(message_type, s.model_key, s.training_id, self.seq, **body)
         try:
             self.broker.publish_update(message)
         except BackendError as exc:
@@ -123,7 +127,7 @@ class BrokerLink:
                 if done:
                     return
                 self._poll_commands()
-        except Exception:  # noqa: BLE001 - this thread must never take the training down
+        except Exception:
             log.exception("dltrack broker thread failed; live updates stop")
         finally:
             self._disconnect()
@@ -184,15 +188,17 @@ class BrokerLink:
         if len(self.seen_commands) < 10_000:
             self.seen_commands.add(command.id)
         if s.ended.is_set():
-            self._publish(ACK, command_id=command.id, accepted=False,
-                          reason="the training has already ended")
+            self._publish(
+                ACK, command_id=command.id, accepted=False, reason="the training has already ended"
+            )
             return
         current = s.stop_request
         # A plain stop may upgrade a stop-after-epoch; never the other way round.
         if current is None or (current.kind != STOP and command.kind == STOP):
             s.stop_request = command
-        self._publish(ACK, command_id=command.id, accepted=True, kind=command.kind,
-                      reason=None)
+        self._publish(
+            ACK, command_id=command.id, accepted=True, command_kind=command.kind, reason=None
+        )
 
     def _check_fit_alive(self) -> None:
         """Detect fit() leaving through an exception (Keras calls no hook then)."""

@@ -66,9 +66,8 @@ def check_url(url: str, schemes: tuple[str, ...], role: str) -> None:
             parts.port  # noqa: B018 - raises ValueError on a non-numeric port
         except ValueError:
             raise ConfigError(f"{role} URL {shown!r} has an invalid port") from None
-    elif parts.scheme == "firestore":
-        if not parts.netloc or parts.path not in ("", "/"):
-            raise ConfigError(f"{role} URL {shown!r} must look like firestore://PROJECT_ID")
+    elif parts.scheme == "firestore" and (not parts.netloc or parts.path not in ("", "/")):
+        raise ConfigError(f"{role} URL {shown!r} must look like firestore://PROJECT_ID")
 
 
 def sqlite_path(url: str) -> Path:

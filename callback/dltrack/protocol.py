@@ -40,12 +40,12 @@ Message = dict[str, Any]
 
 
 def make_update(
-    kind: str, model_key: str, training_id: str, seq: int, **body: Any
+    message_type: str, model_key: str, training_id: str, seq: int, **body: Any
 ) -> Message:
     """Build an update message; `body` holds the type-specific fields."""
     return {
         "v": VERSION,
-        "type": kind,
+        "type": message_type,
         "model_key": model_key,
         "training_id": training_id,
         "seq": seq,
@@ -90,11 +90,7 @@ def _is_int(value: Any, minimum: int = 0) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _logs_ok(value: Any) -> bool:
@@ -203,7 +199,7 @@ def parse_command(raw: bytes | str) -> Command | None:
         id=msg["id"],
         kind=msg["kind"],
         model_key=msg["model_key"],
-        target=target,
+        target=str(target),
         sender=msg["sender"][:80],
         ts=float(msg["ts"]),
     )

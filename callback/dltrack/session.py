@@ -60,9 +60,7 @@ class TrainingSession:
     started_at: float = field(default_factory=time.time)
 
     # Training thread → broker thread: discrete events in order, and the latest batch.
-    events: collections.deque[tuple[str, dict[str, Any]]] = field(
-        default_factory=collections.deque
-    )
+    events: collections.deque[tuple[str, dict[str, Any]]] = field(default_factory=collections.deque)
     latest: Progress | None = None
     # Training thread → store thread: record operations, in order.
     store_ops: queue.SimpleQueue[tuple[str, dict[str, Any]]] = field(

@@ -49,9 +49,17 @@ def mark_interrupted(store: Store, model_key: str, except_id: str) -> None:
     now = time.time()
     for t in store.list_trainings(model_key):
         seen = t.last_seen or t.started_at
-        if t.training_id != except_id and t.status == "running" and now - seen > INTERRUPTED_AFTER_S:
-            store.update_training(model_key, t.training_id, status="interrupted",
-                                  reason="no sign of life from the training")
+        if (
+            t.training_id != except_id
+            and t.status == "running"
+            and now - seen > INTERRUPTED_AFTER_S
+        ):
+            store.update_training(
+                model_key,
+                t.training_id,
+                status="interrupted",
+                reason="no sign of life from the training",
+            )
 
 
 def replay(spool: Spool, store: Store, on_start: Any = None) -> int:
@@ -109,7 +117,7 @@ class StoreWriter:
                 self._wait()
         except DltrackError as exc:  # spool unusable: nothing to keep records in
             s.notice("spool", f"dltrack: records are not kept: {exc}")
-        except Exception:  # noqa: BLE001 - this thread must never take the training down
+        except Exception:
             log.exception("dltrack store thread failed; epoch records stop")
         finally:
             if self.store is not None:
@@ -137,10 +145,16 @@ class StoreWriter:
         s = self.session
         kind, body = op
         if kind == "epoch_end":
-            kind, body = "epoch", {
-                "epoch": body["epoch"], "logs": body["logs"], "steps": body.get("steps"),
-                "started_at": body.get("started_at"), "ended_at": body.get("ended_at"),
-            }
+            kind, body = (
+                "epoch",
+                {
+                    "epoch": body["epoch"],
+                    "logs": body["logs"],
+                    "steps": body.get("steps"),
+                    "started_at": body.get("started_at"),
+                    "ended_at": body.get("ended_at"),
+                },
+            )
         self.spool.append(s.model_key, s.training_id, kind, body)
         self.mine += 1
 
@@ -180,7 +194,7 @@ class StoreWriter:
         if self.store is not None:
             try:
                 self.store.close()
-            except Exception:  # noqa: BLE001 - already broken
+            except Exception:
                 log.debug("closing a broken store", exc_info=True)
         self.store = None
         self.backoff.failed()
@@ -194,7 +208,12 @@ class StoreWriter:
         """Refresh last_seen now and then, so a silent training can be told apart."""
         s = self.session
         now = time.monotonic()
-        if self.store is None or s.number is None or s.ended.is_set() or now - self.seen_at < LAST_SEEN_INTERVAL_S:
+        if (
+            self.store is None
+            or s.number is None
+            or s.ended.is_set()
+            or now - self.seen_at < LAST_SEEN_INTERVAL_S
+        ):
             return
         self.seen_at = now
         try:

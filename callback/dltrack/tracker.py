@@ -95,13 +95,15 @@ class Tracker(keras.callbacks.Callback):
             self._begin()
         except DltrackError as exc:
             self._warn(f"dltrack: not tracking this training: {exc}")
-        except Exception as exc:  # noqa: BLE001 - never break the user's fit()
+        except Exception as exc:
             log.debug("dltrack failed to start", exc_info=True)
             self._warn(f"dltrack: not tracking this training (internal error: {exc!r})")
 
     def _begin(self) -> None:
         if self.model_key is None:
-            raise DltrackError("Tracker needs a model key: Tracker('KEY'), see `dltrack models create`")
+            raise DltrackError(
+                "Tracker needs a model key: Tracker('KEY'), see `dltrack models create`"
+            )
         key = check_model_key(self.model_key)
         settings = config.resolve(self.broker_url, self.store_url)
         self.training_id = new_training_id()
@@ -239,7 +241,7 @@ class Tracker(keras.callbacks.Callback):
     def _warn(message: str) -> None:
         try:
             warnings.warn(message, DltrackWarning, stacklevel=3)
-        except Exception:  # noqa: BLE001 - a warnings filter set to "error" must not break fit
+        except Exception:
             log.warning(message)
 
 

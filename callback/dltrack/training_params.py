@@ -24,13 +24,14 @@ def _scalar(value: Any) -> Any:
 def _learning_rate(optimizer: Any) -> float | str | None:
     try:
         return float(optimizer.learning_rate)
-    except Exception:  # noqa: BLE001 - a schedule or an exotic optimizer: describe it instead
+    except Exception:
         rate = getattr(optimizer, "learning_rate", None)
         return None if rate is None else type(rate).__name__
 
 
-def describe_training(model: Any, keras_params: dict[str, Any] | None,
-                      user_params: dict[str, Any]) -> dict[str, Any]:
+def describe_training(
+    model: Any, keras_params: dict[str, Any] | None, user_params: dict[str, Any]
+) -> dict[str, Any]:
     """Parameters of a training: Keras' (epochs, steps), the model's, then the user's."""
     keras_params = keras_params or {}
     params: dict[str, Any] = {
@@ -41,7 +42,7 @@ def describe_training(model: Any, keras_params: dict[str, Any] | None,
         params["model_name"] = getattr(model, "name", None)
         try:
             params["parameter_count"] = int(model.count_params())
-        except Exception:  # noqa: BLE001 - an unbuilt model has no count yet
+        except Exception:
             params["parameter_count"] = None
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None:

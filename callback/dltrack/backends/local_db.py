@@ -51,7 +51,6 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.executescript(SCHEMA)
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(
-            f"cannot use the local database {path}: {exc}; "
-            "set DLTRACK_HOME to a writable directory"
+            f"cannot use the local database {path}: {exc}; set DLTRACK_HOME to a writable directory"
         ) from None
     return conn

@@ -80,12 +80,17 @@ class LocalStore(Store):
         return ModelRecord(*rows[0]) if rows else None
 
     def list_models(self) -> list[ModelRecord]:
-        rows = self._query("SELECT key, name, created_at, train_count FROM models ORDER BY created_at")
+        rows = self._query(
+            "SELECT key, name, created_at, train_count FROM models ORDER BY created_at"
+        )
         return [ModelRecord(*row) for row in rows]
 
     def rename_model(self, model_key: str, name: str) -> bool:
         with self._transaction() as db:
-            return db.execute("UPDATE models SET name = ? WHERE key = ?", (name, model_key)).rowcount > 0
+            return (
+                db.execute("UPDATE models SET name = ? WHERE key = ?", (name, model_key)).rowcount
+                > 0
+            )
 
     def delete_model(self, model_key: str) -> bool:
         with self._transaction() as db:
@@ -103,9 +108,12 @@ class LocalStore(Store):
             ).fetchone()
             if existing:
                 return int(existing[0])
-            if db.execute(
-                "UPDATE models SET train_count = train_count + 1 WHERE key = ?", (model_key,)
-            ).rowcount == 0:
+            if (
+                db.execute(
+                    "UPDATE models SET train_count = train_count + 1 WHERE key = ?", (model_key,)
+                ).rowcount
+                == 0
+            ):
                 raise UnknownModelError(model_key)
             number = db.execute(
                 "SELECT train_count FROM models WHERE key = ?", (model_key,)
@@ -123,7 +131,9 @@ class LocalStore(Store):
             raise ValueError(f"not updatable: {sorted(unknown)}")
         if not fields:
             return
-        values = [json.dumps(v) if k in _JSON_FIELDS and v is not None else v for k, v in fields.items()]
+        values = [
+            json.dumps(v) if k in _JSON_FIELDS and v is not None else v for k, v in fields.items()
+        ]
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self._transaction() as db:
             db.execute(
@@ -148,12 +158,16 @@ class LocalStore(Store):
     def delete_training(self, model_key: str, training_id: str) -> bool:
         with self._transaction() as db:
             db.execute(
-                "DELETE FROM epochs WHERE model_key = ? AND training_id = ?", (model_key, training_id)
-            )
-            return db.execute(
-                "DELETE FROM trainings WHERE model_key = ? AND training_id = ?",
+                "DELETE FROM epochs WHERE model_key = ? AND training_id = ?",
                 (model_key, training_id),
-            ).rowcount > 0
+            )
+            return (
+                db.execute(
+                    "DELETE FROM trainings WHERE model_key = ? AND training_id = ?",
+                    (model_key, training_id),
+                ).rowcount
+                > 0
+            )
 
     def write_epoch(self, model_key: str, training_id: str, record: EpochRecord) -> None:
         with self._transaction() as db:

@@ -1,0 +1,317 @@
+"""`MonitorState`: what a viewer knows about a model, built by a pure reducer.
+
+The Watcher folds two sources into it: history from the store (`load_history`) and live
+messages from the broker (`apply_update`). The widget and the terminal view only read
+`to_snapshot()`, a JSON-ready dict (docs/widget-state.md). Every function here returns a new
+state and touches no thread, socket or clock of its own, so all of it is tested directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import protocol as p
+from .records import EpochRecord, ModelRecord, TrainingRecord
+
+# No live message for this long while "running": the viewer says it lost contact.
+LOST_AFTER_S = 6.0
+# Store-only knowledge (no live message yet): last_seen is refreshed every 10 s by the training.
+STORE_FRESH_S = 25.0
+# Silent this long: the training is taken for interrupted (killed, kernel died).
+INTERRUPTED_AFTER_S = 120.0
+MAX_BATCH_LOSSES = 200
+MAX_COMMANDS = 20
+
+
+@dataclass(frozen=True)
+class TrainingView:
+    training_id: str
+    number: int | None = None
+    status: str = "running"
+    started_at: float | None = None
+    ended_at: float | None = None
+    last_seen: float | None = None  # the training's own clock (store or message ts)
+    heard_at: float | None = None  # our clock, when a live message last arrived
+    params: dict[str, Any] = field(default_factory=dict)
+    epochs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    final_logs: dict[str, float] = field(default_factory=dict)
+    stop: dict[str, Any] | None = None
+    reason: str | None = None
+    current: dict[str, Any] | None = None
+    batch_losses: tuple[float, ...] = ()
+    last_seq: int = -1
+
+
+@dataclass(frozen=True)
+class MonitorState:
+    model_key: str
+    model: dict[str, Any] | None = None
+    connection: dict[str, Any] = field(
+        default_factory=lambda: {"status": "connecting", "detail": "", "broker": "", "store": ""}
+    )
+    error: str | None = None
+    trainings: dict[str, TrainingView] = field(default_factory=dict)
+    commands: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _epoch_dict(record: EpochRecord) -> dict[str, Any]:
+    return record.to_json()
+
+
+def load_history(
+    state: MonitorState,
+    model: ModelRecord,
+    trainings: list[TrainingRecord],
+    epochs: dict[str, list[EpochRecord]],
+) -> MonitorState:
+    """Merge what the store holds. Live knowledge wins where it is newer."""
+    views: dict[str, TrainingView] = {}
+    for record in trainings:
+        old = state.trainings.get(record.training_id, TrainingView(record.training_id))
+        stored = {e.epoch: _epoch_dict(e) for e in epochs.get(record.training_id, [])}
+        live_final = old.status != "running" and old.heard_at is not None
+        views[record.training_id] = replace(
+            old,
+            number=record.number,
+            status=old.status if live_final else record.status,
+            started_at=record.started_at,
+            ended_at=old.ended_at if live_final else record.ended_at,
+            last_seen=max(filter(None, (old.last_seen, record.last_seen)), default=None),
+            params=record.params or old.params,
+            epochs={**stored, **old.epochs},
+            final_logs=old.final_logs if live_final else record.final_logs,
+            stop=old.stop if live_final else (record.stop or old.stop),
+            reason=old.reason if live_final else record.reason,
+        )
+    # Trainings heard live but not (yet) in the store stay; deleted ones go.
+    for tid, view in state.trainings.items():
+        if tid not in views and view.heard_at is not None and view.number is None:
+            views[tid] = view
+    return replace(state, model=model.to_json(), trainings=views, error=None)
+
+
+def apply_update(state: MonitorState, message: p.Message, now: float) -> MonitorState:
+    """Fold one parsed live message (from `protocol.parse_update`) into the state."""
+    if message["model_key"] != state.model_key:
+        return state
+    kind = message["type"]
+    if kind == p.ACK:
+        return _apply_ack(state, message)
+    tid = message["training_id"]
+    view = state.trainings.get(tid) or TrainingView(tid, started_at=message["ts"])
+    if message["seq"] <= view.last_seq:
+        return state  # a duplicate or a stale message overtaken by a newer one
+    view = replace(view, last_seq=message["seq"], heard_at=now, last_seen=message["ts"])
+    handler = _HANDLERS.get(kind)
+    if handler is not None:
+        view = handler(view, message)
+    return replace(state, trainings={**state.trainings, tid: view})
+
+
+def _train_begin(view: TrainingView, m: p.Message) -> TrainingView:
+    return replace(view, params=m["params"], status="running", started_at=m["ts"])
+
+
+def _epoch_begin(view: TrainingView, m: p.Message) -> TrainingView:
+    current = {
+        "epoch": m["epoch"],
+        "step": 0,
+        "steps": view.params.get("steps"),
+        "logs": {},
+        "epoch_started_at": m["ts"],
+        "rate": None,
+    }
+    return replace(view, current=current, batch_losses=())
+
+
+def _progress(view: TrainingView, m: p.Message) -> TrainingView:
+    old = view.current if view.current and view.current["epoch"] == m["epoch"] else None
+    started = old["epoch_started_at"] if old else m["ts"]
+    elapsed = m["ts"] - started
+    current = {
+        "epoch": m["epoch"],
+        "step": m["step"],
+        "steps": m.get("steps"),
+        "logs": m["logs"],
+        "epoch_started_at": started,
+        "rate": m["step"] / elapsed if old and elapsed > 0 else None,
+    }
+    losses = view.batch_losses if old else ()
+    if "loss" in m["logs"]:
+        losses = (*losses, m["logs"]["loss"])
+        if len(losses) > MAX_BATCH_LOSSES:
+            losses = losses[::2]  # halve the resolution, keep the whole epoch's shape
+    return replace(view, current=current, batch_losses=losses)
+
+
+def _epoch_end(view: TrainingView, m: p.Message) -> TrainingView:
+    record = {
+        "epoch": m["epoch"],
+        "logs": m["logs"],
+        "steps": m.get("steps"),
+        "started_at": m.get("started_at"),
+        "ended_at": m.get("ended_at", m["ts"]),
+    }
+    current = view.current if view.current and view.current["epoch"] != m["epoch"] else None
+    return replace(view, epochs={**view.epochs, m["epoch"]: record}, current=current)
+
+
+def _train_end(view: TrainingView, m: p.Message) -> TrainingView:
+    return replace(
+        view,
+        status=m["status"],
+        ended_at=m.get("ended_at", m["ts"]),
+        final_logs=m.get("final_logs") or view.final_logs,
+        stop=m.get("stop"),
+        reason=m.get("reason"),
+        current=None,
+    )
+
+
+def _heartbeat(view: TrainingView, m: p.Message) -> TrainingView:
+    snap = m["snapshot"]
+    epochs = dict(view.epochs)
+    for record in snap.get("epochs") or []:
+        if isinstance(record, dict) and isinstance(record.get("epoch"), int):
+            epochs.setdefault(record["epoch"], record)
+    view = replace(
+        view,
+        number=snap.get("number") or view.number,
+        params=snap.get("params") or view.params,
+        started_at=snap.get("started_at") or view.started_at,
+        epochs=epochs,
+    )
+    epoch = snap.get("epoch")
+    if snap.get("status") != "running" or not isinstance(epoch, int) or epoch in epochs:
+        return view
+    if (
+        view.current
+        and view.current["epoch"] == epoch
+        and view.current["step"] >= snap.get("step", 0)
+    ):
+        return view
+    current = {
+        "epoch": epoch,
+        "step": snap.get("step") or 0,
+        "steps": snap.get("steps"),
+        "logs": snap.get("logs") or {},
+        "epoch_started_at": snap.get("epoch_started_at") or m["ts"],
+        "rate": None,
+    }
+    return replace(view, current=current)
+
+
+_HANDLERS = {
+    p.TRAIN_BEGIN: _train_begin,
+    p.EPOCH_BEGIN: _epoch_begin,
+    p.PROGRESS: _progress,
+    p.EPOCH_END: _epoch_end,
+    p.TRAIN_END: _train_end,
+    p.HEARTBEAT: _heartbeat,
+}
+
+
+def _apply_ack(state: MonitorState, m: p.Message) -> MonitorState:
+    command = state.commands.get(m["command_id"])
+    if command is None:
+        return state  # someone else's command: its sender shows it
+    reason = m.get("reason") if isinstance(m.get("reason"), str) else ""
+    updated = {
+        **command,
+        "state": "acknowledged" if m["accepted"] else "refused",
+        "detail": reason or "",
+    }
+    return replace(state, commands={**state.commands, m["command_id"]: updated})
+
+
+def command_queued(state: MonitorState, command: p.Command, now: float) -> MonitorState:
+    """A command the viewer is about to send."""
+    entry = {
+        "id": command.id,
+        "kind": command.kind,
+        "target": command.target,
+        "state": "sending",
+        "detail": "",
+        "sent_at": now,
+    }
+    commands = {**state.commands, command.id: entry}
+    if len(commands) > MAX_COMMANDS:
+        commands = dict(list(commands.items())[-MAX_COMMANDS:])
+    return replace(state, commands=commands)
+
+
+def command_sent(state: MonitorState, command_id: str, delivered: bool) -> MonitorState:
+    """The broker took the command (`delivered`) or found no training to give it to."""
+    entry = state.commands.get(command_id)
+    if entry is None or entry["state"] != "sending":
+        return state  # already acknowledged: the ack can overtake the send's return
+    updated = {
+        **entry,
+        "state": "sent" if delivered else "undelivered",
+        "detail": "" if delivered else "no training of this key is running",
+    }
+    return replace(state, commands={**state.commands, command_id: updated})
+
+
+def with_connection(state: MonitorState, **fields: Any) -> MonitorState:
+    return replace(state, connection={**state.connection, **fields})
+
+
+def with_error(state: MonitorState, error: str | None) -> MonitorState:
+    return replace(state, error=error)
+
+
+def effective_status(view: TrainingView, now: float) -> str:
+    """The status to show: a running training that went quiet is `lost`, then `interrupted`."""
+    if view.status != "running":
+        return view.status
+    if view.heard_at is not None:
+        silent = now - view.heard_at
+        if silent <= LOST_AFTER_S:
+            return "running"
+    else:
+        silent = now - (view.last_seen or view.started_at or now)
+        if silent <= STORE_FRESH_S:
+            return "running"
+    return "interrupted" if silent > INTERRUPTED_AFTER_S else "lost"
+
+
+def to_snapshot(state: MonitorState, now: float) -> dict[str, Any]:
+    """The JSON-ready view of the state (docs/widget-state.md)."""
+    views = sorted(
+        state.trainings.values(),
+        key=lambda v: (v.number is None, v.number or 0, v.started_at or 0),
+        reverse=True,
+    )
+    trainings = []
+    for v in views:
+        epochs = [v.epochs[e] for e in sorted(v.epochs)]
+        status = effective_status(v, now)
+        trainings.append(
+            {
+                "training_id": v.training_id,
+                "number": v.number,
+                "status": status,
+                "started_at": v.started_at,
+                "ended_at": v.ended_at,
+                "last_seen": v.last_seen,
+                "params": v.params,
+                "epochs_planned": v.params.get("epochs"),
+                "epochs_done": len(epochs),
+                "final_logs": v.final_logs or (epochs[-1]["logs"] if epochs else {}),
+                "stop": v.stop,
+                "reason": v.reason,
+                "epochs": epochs,
+                "current": v.current if status in ("running", "lost") else None,
+                "batch_losses": list(v.batch_losses),
+            }
+        )
+    return {
+        "model": state.model,
+        "connection": state.connection,
+        "error": state.error,
+        "now": now,
+        "trainings": trainings,
+        "commands": sorted(state.commands.values(), key=lambda c: c["sent_at"]),
+    }

@@ -1,0 +1,318 @@
+"""`Watcher`: follows one model — history from the store, live updates from the broker — and
+tells listeners what changed, at most `max_rate` times a second.
+
+Two threads, mirroring the Tracker: the live thread owns the broker connection (updates in,
+commands out); the store thread owns the store connection (history refreshes, deletes). Both
+fold what they learn into one `MonitorState` through the pure reducer in `state.py`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from . import config
+from . import state as st
+from .backends import open_broker, open_store
+from .backoff import Backoff
+from .broker import Broker, Feed
+from .errors import BackendError, DltrackError, UnknownModelError
+from .keys import check_model_key, check_training_id
+from .protocol import STOP, STOP_AFTER_EPOCH, Command, parse_update
+from .records import EpochRecord
+from .store import Store
+
+log = logging.getLogger("dltrack")
+
+Listener = Callable[[dict[str, Any]], None]
+REFRESH_S = 5.0
+POLL_S = 0.05
+FIRST_CONNECT_TIMEOUT_S = 20.0
+
+
+def default_sender(via: str) -> str:
+    try:
+        who = f"{getpass.getuser()}@{socket.gethostname()}"
+    except Exception:
+        who = socket.gethostname()
+    return f"{who} ({via})"
+
+
+class Watcher:
+    """Follow a model's trainings live and send them commands.
+
+    Args:
+        model_key: The model to follow.
+        broker: Broker URL. Defaults to `DLTRACK_BROKER_URL`, else the local default.
+        store: Store URL. Defaults to `DLTRACK_STORE_URL`, else the local default.
+        max_rate: Most listener calls per second. Defaults to `10.0`.
+        sender: How commands from this watcher are signed. Defaults to `user@host (python)`.
+
+    Example:
+
+    ```python
+    with Watcher(key) as w:
+        w.add_listener(lambda snap: print(snap["trainings"][0]["status"]))
+        w.stop_training()
+    ```
+    """
+
+    def __init__(
+        self,
+        model_key: str,
+        *,
+        broker: str | None = None,
+        store: str | None = None,
+        max_rate: float = 10.0,
+        sender: str | None = None,
+    ) -> None:
+        self.model_key = check_model_key(model_key)
+        self.settings = config.resolve(broker, store)
+        self.min_interval = 1.0 / max_rate
+        self.sender = sender or default_sender("python")
+        self._state = st.with_connection(
+            st.MonitorState(self.model_key),
+            broker=config.mask_url(self.settings.broker_url),
+            store=config.mask_url(self.settings.store_url),
+        )
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._version = 0
+        self._listeners: list[Listener] = []
+        self._outbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._store_jobs: queue.SimpleQueue[Callable[[Store], object] | None] = queue.SimpleQueue()
+        self._closing = threading.Event()
+        self._first_connect = threading.Event()
+        self._first_error: DltrackError | None = None
+        self._threads: list[threading.Thread] = []
+        self._store: Store | None = None
+        self._epochs_read: dict[str, tuple[tuple[str, int], list[EpochRecord]]] = {}
+
+    # -- public API -------------------------------------------------------------------------
+
+    def start(self) -> Watcher:
+        """Load the model and connect; raises `DltrackError` (unknown key, bad URL, server
+        unreachable or refusing) and then holds nothing open."""
+        store = open_store(self.settings.store_url)
+        try:
+            self._refresh(store)
+        except DltrackError:
+            store.close()
+            raise
+        self._store = store
+        self._threads = [
+            threading.Thread(target=self._live_loop, name="dltrack-watch-live", daemon=True),
+            threading.Thread(target=self._store_loop, name="dltrack-watch-store", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._first_connect.wait(FIRST_CONNECT_TIMEOUT_S)
+        if self._first_error is not None:
+            self.close()
+            raise self._first_error
+        return self
+
+    def __enter__(self) -> Watcher:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return st.to_snapshot(self._state, time.time())
+
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float
+    ) -> dict[str, Any] | None:
+        """Block until `predicate(snapshot)` holds; the snapshot, or None on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                snap = st.to_snapshot(self._state, time.time())
+                if predicate(snap):
+                    return snap
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._changed.wait(min(remaining, 0.5))
+
+    def stop_training(self, training_id: str | None = None, after_epoch: bool = False) -> str:
+        """Ask one training (or every running training of the model) to stop; returns the
+        command id, whose fate shows in `snapshot()["commands"]`."""
+        if training_id is not None:
+            check_training_id(training_id)
+        kind = STOP_AFTER_EPOCH if after_epoch else STOP
+        command = Command.new(kind, self.model_key, training_id, self.sender)
+        self._update(lambda s: st.command_queued(s, command, time.time()))
+        self._outbox.put(command)
+        return command.id
+
+    def delete_training(self, training_id: str) -> None:
+        check_training_id(training_id)
+        self._store_jobs.put(lambda store: store.delete_training(self.model_key, training_id))
+
+    def delete_model(self) -> None:
+        self._store_jobs.put(lambda store: store.delete_model(self.model_key))
+
+    def rename_model(self, name: str) -> None:
+        self._store_jobs.put(lambda store: store.rename_model(self.model_key, name))
+
+    def close(self) -> None:
+        self._closing.set()
+        self._store_jobs.put(None)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=5.0)
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _update(self, change: Callable[[st.MonitorState], st.MonitorState]) -> None:
+        with self._changed:
+            self._state = change(self._state)
+            self._version += 1
+            self._changed.notify_all()
+
+    def _refresh(self, store: Store) -> None:
+        model = store.get_model(self.model_key)
+        if model is None:
+            raise UnknownModelError(self.model_key)
+        trainings = store.list_trainings(self.model_key)
+        epochs = {}
+        for t in trainings:
+            # Epochs of a finished training never change: read them once, not every refresh.
+            seen = self._epochs_read.get(t.training_id)
+            if seen is None or seen[0] != (t.status, t.epochs_done) or t.status == "running":
+                seen = ((t.status, t.epochs_done), store.list_epochs(self.model_key, t.training_id))
+                self._epochs_read[t.training_id] = seen
+            epochs[t.training_id] = seen[1]
+        self._update(lambda s: st.load_history(s, model, trainings, epochs))
+
+    # -- threads ----------------------------------------------------------------------------
+
+    def _store_loop(self) -> None:
+        store = self._store
+        backoff = Backoff()
+        next_refresh = time.monotonic() + REFRESH_S
+        while not self._closing.is_set():
+            try:
+                job = self._store_jobs.get(timeout=max(0.0, next_refresh - time.monotonic()))
+            except queue.Empty:
+                job = None
+            if self._closing.is_set():
+                break
+            try:
+                if store is None:
+                    if not backoff.ready():
+                        continue
+                    store = open_store(self.settings.store_url)
+                if job is not None:
+                    job(store)
+                self._refresh(store)
+                backoff.succeeded()
+            except UnknownModelError as exc:
+                self._update(partial(st.with_error, error=str(exc)))
+            except DltrackError as exc:
+                log.debug("store refresh failed: %s", exc)
+                if store is not None:
+                    store.close()
+                store = None
+                backoff.failed()
+            next_refresh = time.monotonic() + REFRESH_S
+        if store is not None:
+            store.close()
+
+    def _live_loop(self) -> None:
+        broker: Broker | None = None
+        feed: Feed | None = None
+        backoff = Backoff()
+        notified_version, notified_at = -1, 0.0
+        while not self._closing.is_set():
+            if broker is None and backoff.ready():
+                broker, feed = self._connect(backoff)
+            try:
+                if feed is not None:
+                    self._receive(feed)
+                    self._send_commands(broker)
+                else:
+                    time.sleep(POLL_S)
+            except BackendError as exc:
+                log.debug("broker connection lost: %s", exc)
+                self._close_quietly(feed, broker)
+                broker, feed = None, None
+                backoff.failed()
+                self._update(partial(st.with_connection, status="reconnecting", detail=str(exc)))
+            now = time.monotonic()
+            # Statuses age (running → lost) without any message, so redraw every second too.
+            due = self._version != notified_version or now - notified_at >= 1.0
+            if due and now - notified_at >= self.min_interval:
+                notified_version, notified_at = self._version, now
+                self._notify()
+        self._close_quietly(feed, broker)
+
+    def _connect(self, backoff: Backoff) -> tuple[Broker | None, Feed | None]:
+        try:
+            broker = open_broker(self.settings.broker_url)
+            feed = broker.subscribe_updates(self.model_key)
+        except DltrackError as exc:
+            if not self._first_connect.is_set():
+                self._first_error = exc
+                self._first_connect.set()
+            backoff.failed()
+            detail = str(exc)
+            self._update(lambda s: st.with_connection(s, status="reconnecting", detail=detail))
+            return None, None
+        backoff.succeeded()
+        self._first_connect.set()
+        self._update(lambda s: st.with_connection(s, status="live", detail=""))
+        return broker, feed
+
+    def _receive(self, feed: Feed) -> None:
+        for raw in feed.poll(POLL_S):
+            message = parse_update(raw)
+            if message is None:
+                log.debug("ignored a malformed update")
+                continue
+            self._update(partial(st.apply_update, message=message, now=time.time()))
+            if message["type"] in ("train_begin", "train_end"):
+                self._store_jobs.put(_no_job)  # refresh soon: numbers, final records
+
+    def _send_commands(self, broker: Broker | None) -> None:
+        while broker is not None:
+            try:
+                command = self._outbox.get_nowait()
+            except queue.Empty:
+                return
+            delivered = broker.send_command(command)
+            self._update(partial(st.command_sent, command_id=command.id, delivered=delivered))
+
+    def _notify(self) -> None:
+        snap = self.snapshot()
+        for listener in list(self._listeners):
+            try:
+                listener(snap)
+            except Exception:
+                log.exception("a dltrack listener failed")
+
+    @staticmethod
+    def _close_quietly(*things: Any) -> None:
+        for thing in things:
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:
+                    log.debug("close failed", exc_info=True)
+
+
+def _no_job(store: Store) -> None:
+    """A store job that does nothing: queuing it just triggers a refresh."""
