@@ -89,7 +89,7 @@ class BrokerLink:
             if closer is not None:
                 try:
                     closer.close()
-                except Exception:
+                except Exception:  # the connection is already broken
                     log.debug("closing a broken broker connection", exc_info=True)
         self.broker = None
         self.commands = None
@@ -127,7 +127,7 @@ class BrokerLink:
                 if done:
                     return
                 self._poll_commands()
-        except Exception:
+        except Exception:  # this thread must never take the training down
             log.exception("dltrack broker thread failed; live updates stop")
         finally:
             self._disconnect()

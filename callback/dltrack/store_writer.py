@@ -117,7 +117,7 @@ class StoreWriter:
                 self._wait()
         except DltrackError as exc:  # spool unusable: nothing to keep records in
             s.notice("spool", f"dltrack: records are not kept: {exc}")
-        except Exception:
+        except Exception:  # this thread must never take the training down
             log.exception("dltrack store thread failed; epoch records stop")
         finally:
             if self.store is not None:
@@ -194,7 +194,7 @@ class StoreWriter:
         if self.store is not None:
             try:
                 self.store.close()
-            except Exception:
+            except Exception:  # the connection is already broken
                 log.debug("closing a broken store", exc_info=True)
         self.store = None
         self.backoff.failed()

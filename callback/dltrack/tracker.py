@@ -95,7 +95,7 @@ class Tracker(keras.callbacks.Callback):
             self._begin()
         except DltrackError as exc:
             self._warn(f"dltrack: not tracking this training: {exc}")
-        except Exception as exc:
+        except Exception as exc:  # never break the user's fit()
             log.debug("dltrack failed to start", exc_info=True)
             self._warn(f"dltrack: not tracking this training (internal error: {exc!r})")
 
@@ -241,7 +241,7 @@ class Tracker(keras.callbacks.Callback):
     def _warn(message: str) -> None:
         try:
             warnings.warn(message, DltrackWarning, stacklevel=3)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a warnings filter set to 'error' must not break fit()
             log.warning(message)
 
 

@@ -24,7 +24,7 @@ def _scalar(value: Any) -> Any:
 def _learning_rate(optimizer: Any) -> float | str | None:
     try:
         return float(optimizer.learning_rate)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a schedule or an exotic optimizer: describe it instead
         rate = getattr(optimizer, "learning_rate", None)
         return None if rate is None else type(rate).__name__
 
@@ -42,7 +42,7 @@ def describe_training(
         params["model_name"] = getattr(model, "name", None)
         try:
             params["parameter_count"] = int(model.count_params())
-        except Exception:
+        except Exception:  # noqa: BLE001 - an unbuilt model has no count yet
             params["parameter_count"] = None
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None:

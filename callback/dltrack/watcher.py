@@ -40,7 +40,7 @@ FIRST_CONNECT_TIMEOUT_S = 20.0
 def default_sender(via: str) -> str:
     try:
         who = f"{getpass.getuser()}@{socket.gethostname()}"
-    except Exception:
+    except Exception:  # noqa: BLE001 - no user name in some containers
         who = socket.gethostname()
     return f"{who} ({via})"
 
@@ -92,7 +92,6 @@ class Watcher:
         self._first_connect = threading.Event()
         self._first_error: DltrackError | None = None
         self._threads: list[threading.Thread] = []
-        self._store: Store | None = None
         self._epochs_read: dict[str, tuple[tuple[str, int], list[EpochRecord]]] = {}
 
     # -- public API -------------------------------------------------------------------------
@@ -100,13 +99,13 @@ class Watcher:
     def start(self) -> Watcher:
         """Load the model and connect; raises `DltrackError` (unknown key, bad URL, server
         unreachable or refusing) and then holds nothing open."""
+        # Checked here, synchronously, so that a bad key or URL is the caller's error; the store
+        # thread then opens its own connection (SQLite ones belong to their thread).
         store = open_store(self.settings.store_url)
         try:
             self._refresh(store)
-        except DltrackError:
+        finally:
             store.close()
-            raise
-        self._store = store
         self._threads = [
             threading.Thread(target=self._live_loop, name="dltrack-watch-live", daemon=True),
             threading.Thread(target=self._store_loop, name="dltrack-watch-store", daemon=True),
@@ -201,9 +200,9 @@ class Watcher:
     # -- threads ----------------------------------------------------------------------------
 
     def _store_loop(self) -> None:
-        store = self._store
+        store: Store | None = None
         backoff = Backoff()
-        next_refresh = time.monotonic() + REFRESH_S
+        next_refresh = time.monotonic()
         while not self._closing.is_set():
             try:
                 job = self._store_jobs.get(timeout=max(0.0, next_refresh - time.monotonic()))
@@ -224,13 +223,13 @@ class Watcher:
                 self._update(partial(st.with_error, error=str(exc)))
             except DltrackError as exc:
                 log.debug("store refresh failed: %s", exc)
-                if store is not None:
-                    store.close()
+                self._close_quietly(store)
                 store = None
                 backoff.failed()
+            except Exception:  # keep following the live feed regardless
+                log.exception("dltrack: store refresh failed")
             next_refresh = time.monotonic() + REFRESH_S
-        if store is not None:
-            store.close()
+        self._close_quietly(store)
 
     def _live_loop(self) -> None:
         broker: Broker | None = None
@@ -301,7 +300,7 @@ class Watcher:
         for listener in list(self._listeners):
             try:
                 listener(snap)
-            except Exception:
+            except Exception:  # one broken view must not stop the others
                 log.exception("a dltrack listener failed")
 
     @staticmethod
@@ -310,7 +309,7 @@ class Watcher:
             if thing is not None:
                 try:
                     thing.close()
-                except Exception:
+                except Exception:  # already broken
                     log.debug("close failed", exc_info=True)
 
 
