@@ -1,0 +1,40 @@
+# One word per workflow. `make demo` and `make test` set everything up first.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test test-fast lint format js js-test bench clean
+
+setup:                 ## venv, Python packages, widget front end
+	tools/setup.sh
+
+demo: setup            ## train a small CNN and watch it live in this terminal (embedded default)
+	$(BIN)/dltrack demo
+
+test: lint             ## every test: unit, contract, real RabbitMQ/Firestore/Keras, browser
+	tools/setup.sh --test
+	cd js && npm test --silent
+	$(BIN)/python tools/services.py run -- $(BIN)/pytest
+
+test-fast: setup       ## the tests that need no servers and no browser
+	$(BIN)/pytest -m "not e2e and not amqp and not firestore"
+
+lint: setup            ## ruff, formatting and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+js:                    ## rebuild the front end into dltrack_widget/static/
+	cd js && npm ci --no-audit --no-fund && npm run build
+
+js-test:
+	cd js && npm test
+
+bench: setup           ## run every benchmark and rewrite docs/benchmarks.md
+	$(BIN)/python tools/services.py run -- $(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) js/node_modules dltrack_widget/static .services .pytest_cache .mypy_cache .ruff_cache

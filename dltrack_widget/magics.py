@@ -1,0 +1,86 @@
+"""`%dltrack`: the notebook's way in, a thin layer over `TrainingMonitor` and `dltrack.api`.
+
+%dltrack                       list the models
+%dltrack MODEL_KEY [--broker URL] [--store URL]   show the live monitor
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import shlex
+from typing import Any, NoReturn
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from dltrack import api
+from dltrack.errors import DltrackError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports through IPython's UsageError instead of exiting the kernel."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"%dltrack: {message}\n{self.format_usage()}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise UsageError(message or self.format_help())
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="%dltrack", description="Watch and stop a model's trainings.")
+    parser.add_argument("model_key", nargs="?", help="as printed by `dltrack models create`")
+    parser.add_argument("--broker", help="broker URL (default: DLTRACK_BROKER_URL or local)")
+    parser.add_argument("--store", help="store URL (default: DLTRACK_STORE_URL or local)")
+    return parser
+
+
+class ModelList:
+    """The models, shown as a table in a notebook and as text elsewhere."""
+
+    def __init__(self, models: list[Any]) -> None:
+        self.models = models
+
+    def _repr_html_(self) -> str:
+        if not self.models:
+            return "<p>No models yet: run <code>dltrack models create NAME</code>.</p>"
+        rows = "".join(
+            f"<tr><td>{html.escape(m.name)}</td><td><code>{html.escape(m.key)}</code></td>"
+            f"<td>{m.train_count}</td></tr>"
+            for m in self.models
+        )
+        return f"<table><tr><th>model</th><th>key</th><th>trainings</th></tr>{rows}</table>"
+
+    def __repr__(self) -> str:
+        if not self.models:
+            return "No models yet: run `dltrack models create NAME`."
+        return "\n".join(f"{m.key}  {m.train_count:>4}  {m.name}" for m in self.models)
+
+
+def dltrack_line(line: str) -> Any:
+    """What `%dltrack LINE` returns (displayed as the cell's result)."""
+    try:
+        args = _parser().parse_args(shlex.split(line))
+    except ValueError as exc:  # unbalanced quotes
+        raise UsageError(f"%dltrack: {exc}") from None
+    try:
+        if args.model_key is None:
+            return ModelList(api.list_models(store=args.store))
+        from .widget import TrainingMonitor
+
+        return TrainingMonitor(args.model_key, broker=args.broker, store=args.store)
+    except DltrackError as exc:
+        raise UsageError(f"%dltrack: {exc}") from None
+
+
+@magics_class
+class DltrackMagics(Magics):
+    @line_magic
+    def dltrack(self, line: str) -> Any:
+        """Show a model's trainings live: %dltrack MODEL_KEY [--broker URL] [--store URL]."""
+        return dltrack_line(line)
+
+
+def register(ipython: Any) -> None:
+    ipython.register_magics(DltrackMagics)

@@ -1,0 +1,93 @@
+"""`TrainingMonitor`: an anywidget that shows a model's trainings live, with a Stop button.
+
+The class only wires a `Watcher` to two synced traits; everything it shows comes from the
+Watcher's snapshot (docs/widget-state.md), and the front end lives in js/.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import anywidget
+import traitlets
+
+from dltrack.errors import ConfigError
+from dltrack.watcher import Watcher, default_sender
+
+STATIC = pathlib.Path(__file__).parent / "static"
+
+
+def _bundle(name: str) -> pathlib.Path:
+    path = STATIC / name
+    if not path.exists():
+        raise ConfigError(
+            f"the widget's front end is not built ({path} is missing): run `make js` "
+            "(needs Node.js), or install dltrack from a wheel"
+        )
+    return path
+
+
+class TrainingMonitor(anywidget.AnyWidget):
+    """Live bars, history and a Stop button for every training of one model.
+
+    Args:
+        model_key: The model to show.
+        broker: Broker URL. Defaults to `DLTRACK_BROKER_URL`, else the local default.
+        store: Store URL. Defaults to `DLTRACK_STORE_URL`, else the local default.
+
+    Example:
+
+    ```python
+    from dltrack_widget import TrainingMonitor
+    TrainingMonitor("Jx3…your key…")
+    ```
+    """
+
+    model_key = traitlets.Unicode().tag(sync=True)
+    # Saved into the .ipynb with the widget: it must never hold a secret (URLs are masked).
+    state = traitlets.Dict().tag(sync=True)
+
+    def __init__(
+        self, model_key: str, *, broker: str | None = None, store: str | None = None, **kwargs: Any
+    ) -> None:
+        watcher = Watcher(
+            model_key, broker=broker, store=store, sender=default_sender("notebook widget")
+        ).start()
+        try:
+            super().__init__(
+                _esm=_bundle("widget.js"),
+                _css=_bundle("widget.css"),
+                model_key=watcher.model_key,
+                state=watcher.snapshot(),
+                **kwargs,
+            )
+        except BaseException:
+            watcher.close()
+            raise
+        self.watcher = watcher
+        watcher.add_listener(self._show)
+        self.on_msg(self._on_front_end_message)
+
+    def _show(self, snapshot: dict[str, Any]) -> None:
+        self.state = snapshot
+
+    def _on_front_end_message(self, _: Any, content: Any, buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        action = content.get("action")
+        training_id = content.get("training_id")
+        if action == "stop":
+            self.watcher.stop_training(training_id, after_epoch=bool(content.get("after_epoch")))
+        elif action == "delete_training" and isinstance(training_id, str):
+            self.watcher.delete_training(training_id)
+        elif action == "delete_model":
+            self.watcher.delete_model()
+        elif action == "rename_model" and isinstance(content.get("name"), str):
+            self.watcher.rename_model(content["name"])
+
+    def close(self) -> None:
+        watcher = getattr(self, "watcher", None)
+        if watcher is not None:
+            watcher.close()
+        super().close()
