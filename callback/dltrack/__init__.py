@@ -12,6 +12,7 @@ from .errors import DltrackError, DltrackWarning
 
 if TYPE_CHECKING:
     from .api import create_model, history, list_models
+    from .notebook_secrets import use_secrets
     from .tracker import Tracker
     from .watcher import Watcher
 
@@ -24,6 +25,7 @@ __all__ = [
     "history",
     "list_models",
     "load_ipython_extension",
+    "use_secrets",
 ]
 
 _LAZY = {
@@ -32,6 +34,7 @@ _LAZY = {
     "create_model": "api",
     "list_models": "api",
     "history": "api",
+    "use_secrets": "notebook_secrets",
 }
 
 

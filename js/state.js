@@ -1,0 +1,252 @@
+// Derivations from the `state` snapshot (see docs/widget-state.md). Pure: no DOM, no clock.
+
+export const STATUSES = ["running", "completed", "stopped", "failed", "interrupted", "lost"];
+const LIVE = new Set(["running", "lost"]);
+
+/** How long a stop may go unanswered before the user is told how else to stop. */
+export const ANSWER_TIMEOUT_MS = 2000;
+/** Kernel-clock slack when matching commands to a click (snapshots lag the kernel a little). */
+const MATCH_SLACK_S = 5;
+
+export const NO_ANSWER_HINT =
+  "No answer from the training yet. If it runs in this notebook's kernel, press ■ (Interrupt) — " +
+  "dltrack turns it into a graceful stop.";
+
+const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
+const isFiniteNumber = (x) => typeof x === "number" && Number.isFinite(x);
+const byNumberDesc = (a, b) => (b.number ?? 0) - (a.number ?? 0);
+
+export const isLive = (training) => LIVE.has(training?.status);
+
+function normalizeTraining(t) {
+  const epochs = Array.isArray(t.epochs) ? t.epochs.filter(isObject) : [];
+  for (let i = 1; i < epochs.length; i++) {
+    if (epochs[i].epoch < epochs[i - 1].epoch) {
+      epochs.sort((a, b) => a.epoch - b.epoch);
+      break;
+    }
+  }
+  return {
+    ...t,
+    training_id: String(t.training_id ?? ""),
+    status: STATUSES.includes(t.status) ? t.status : "lost",
+    params: isObject(t.params) ? t.params : {},
+    final_logs: isObject(t.final_logs) ? t.final_logs : {},
+    epochs,
+    current: isObject(t.current) ? t.current : null,
+    stop: isObject(t.stop) ? t.stop : null,
+    batch_losses: Array.isArray(t.batch_losses) ? t.batch_losses : [],
+  };
+}
+
+/**
+ * The trait value as a well-formed snapshot: accepts the object or its JSON text, fills
+ * defaults, drops what is not an object, sorts trainings newest first. Never throws.
+ */
+export function normalizeSnapshot(raw) {
+  let value = raw;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return { ...normalizeSnapshot(null), error: "The widget received a malformed state." };
+    }
+  }
+  const s = isObject(value) ? value : {};
+  const connection = isObject(s.connection) ? s.connection : {};
+  return {
+    model: isObject(s.model) ? s.model : null,
+    connection: {
+      status: String(connection.status ?? "connecting"),
+      detail: String(connection.detail ?? ""),
+      broker: String(connection.broker ?? ""),
+      store: String(connection.store ?? ""),
+    },
+    error: s.error ? String(s.error) : null,
+    now: isFiniteNumber(s.now) ? s.now : null,
+    trainings: (Array.isArray(s.trainings) ? s.trainings : [])
+      .filter(isObject)
+      .map(normalizeTraining)
+      .sort(byNumberDesc),
+    commands: (Array.isArray(s.commands) ? s.commands : []).filter(isObject),
+  };
+}
+
+/**
+ * The kernel's clock now, in unix seconds: the snapshot's `now` plus the local time since it
+ * arrived, so clocks tick between snapshots and machines' clock skew does not matter.
+ */
+export function kernelClock(snapshotNow, receivedAtMs, nowMs) {
+  const base = isFiniteNumber(snapshotNow) ? snapshotNow : Date.now() / 1000;
+  return base + Math.max(0, nowMs - receivedAtMs) / 1000;
+}
+
+/** Trainings still going (running, or lost contact), newest first. */
+export const liveTrainings = (trainings) => trainings.filter(isLive);
+
+/** "The running one": the newest running training, else the newest lost one, else null. */
+export function theRunningOne(trainings) {
+  return trainings.find((t) => t.status === "running") ?? trainings.find(isLive) ?? null;
+}
+
+/**
+ * Metric names in display order: `loss` first, then the others as they first appear, each
+ * followed by its `val_` twin; `val_` metrics without a training twin come last.
+ */
+export function orderMetrics(names) {
+  const unique = [...new Set(names)];
+  const present = new Set(unique);
+  const bases = unique.filter((n) => !n.startsWith("val_") || !present.has(n.slice(4)));
+  const trainFirst = bases.filter((n) => !n.startsWith("val_"));
+  const orphans = bases.filter((n) => n.startsWith("val_"));
+  trainFirst.sort((a, b) => (a === "loss" ? -1 : b === "loss" ? 1 : 0));
+  const ordered = [];
+  for (const name of trainFirst) {
+    ordered.push(name);
+    if (present.has(`val_${name}`)) ordered.push(`val_${name}`);
+  }
+  return ordered.concat(orphans);
+}
+
+/** One chart per metric: {key, train, val}, the val_ twin drawn with its training metric. */
+export function metricGroups(names) {
+  const present = new Set(names);
+  const groups = [];
+  for (const name of orderMetrics(names)) {
+    if (name.startsWith("val_") && present.has(name.slice(4))) continue;
+    const isOrphanVal = name.startsWith("val_");
+    groups.push({
+      key: name,
+      train: isOrphanVal ? null : name,
+      val: isOrphanVal ? name : present.has(`val_${name}`) ? `val_${name}` : null,
+    });
+  }
+  return groups;
+}
+
+/** Every metric name the trainings logged, in display order. */
+export function metricNames(trainings) {
+  const names = [];
+  for (const t of trainings) {
+    for (const e of t.epochs) names.push(...Object.keys(e.logs ?? {}));
+    names.push(...Object.keys(t.final_logs));
+  }
+  return orderMetrics(names);
+}
+
+const NOT_MAIN = new Set(["loss", "learning_rate", "lr"]);
+
+/** The metric to headline besides loss (e.g. accuracy), or null. */
+export function mainMetric(names) {
+  return orderMetrics(names).find((n) => !n.startsWith("val_") && !NOT_MAIN.has(n)) ?? null;
+}
+
+/** The logs summing a training up: its final logs, else its last finished epoch's. */
+export function summaryLogs(training) {
+  if (Object.keys(training.final_logs).length > 0) return training.final_logs;
+  return training.epochs.at(-1)?.logs ?? {};
+}
+
+const STANDARD_PARAMS = ["epochs", "steps", "batch_size", "optimizer", "learning_rate"];
+
+/** Parameter names of all the trainings: the standard ones first, then the rest sorted. */
+export function paramNames(trainings) {
+  const keys = new Set();
+  for (const t of trainings) for (const k of Object.keys(t.params)) keys.add(k);
+  const standard = STANDARD_PARAMS.filter((k) => keys.has(k));
+  const rest = [...keys].filter((k) => !STANDARD_PARAMS.includes(k)).sort();
+  return standard.concat(rest);
+}
+
+/** Names of the parameters whose values are not the same in every training (missing counts). */
+export function differingParams(trainings) {
+  const differ = new Set();
+  if (trainings.length < 2) return differ;
+  for (const key of paramNames(trainings)) {
+    const first = JSON.stringify(trainings[0].params[key]);
+    if (trainings.some((t) => JSON.stringify(t.params[key]) !== first)) differ.add(key);
+  }
+  return differ;
+}
+
+/** "stopped at epoch E, step S" with 1-based E; `withSender` adds "by X". */
+export function describeStop(stop, withSender = false) {
+  const by = withSender && stop?.sender ? ` by ${stop.sender}` : "";
+  if (!stop || !isFiniteNumber(stop.epoch)) return `stopped${by}`;
+  const at = `stopped${by} at epoch ${stop.epoch + 1}`;
+  return isFiniteNumber(stop.step) ? `${at}, step ${stop.step}` : at;
+}
+
+/** What the history table says about how a training ended (or is being stopped). */
+export function endNote(training) {
+  if (training.status === "stopped") return describeStop(training.stop, true);
+  if (training.reason) return training.reason;
+  if (training.stop && isLive(training)) {
+    return training.stop.sender ? `stop requested by ${training.stop.sender}` : "stop requested";
+  }
+  return "";
+}
+
+/**
+ * The latest command aimed at this training (by id, or at all trainings of the key) sent no
+ * earlier than `since` (kernel seconds); null when none.
+ */
+export function latestCommand(training, commands, since = null) {
+  let best = null;
+  for (const c of commands) {
+    if (c.target !== training.training_id && c.target !== "all") continue;
+    const sentAt = isFiniteNumber(c.sent_at) ? c.sent_at : null;
+    if (since !== null && sentAt !== null && sentAt < since) continue;
+    if (c.target === "all" && sentAt !== null && sentAt < (training.started_at ?? 0)) continue;
+    if (best === null || (sentAt ?? 0) >= (best.sent_at ?? 0)) best = c;
+  }
+  return best;
+}
+
+function acknowledgedText(command, training) {
+  if (command.kind !== "stop_after_epoch") return "acknowledged — stopping after the current batch";
+  const epoch = training.current?.epoch;
+  return isFiniteNumber(epoch)
+    ? `acknowledged — stopping after epoch ${epoch + 1}`
+    : "acknowledged — stopping after this epoch";
+}
+
+/**
+ * Where the stop of one training stands, for its button and status line.
+ *
+ * `request` is this viewer's own click ({afterEpoch, atMs, kernelAt}) or null; the commands
+ * (from any viewer) are followed from the click on. Returns {phase, text, hint, canStop}:
+ * phase is one of idle | requested | acknowledged | refused | undelivered | stopped | ended.
+ */
+export function stopView({ training, commands, request, localNowMs }) {
+  const since = request ? request.kernelAt - MATCH_SLACK_S : null;
+  const command = latestCommand(training, commands, since);
+  if (training.status === "stopped") {
+    return { phase: "stopped", text: describeStop(training.stop), hint: "", canStop: false };
+  }
+  if (!isLive(training)) {
+    const text = request || command ? `training ${training.status} before the stop took effect` : "";
+    return { phase: "ended", text, hint: "", canStop: false };
+  }
+  const state = command?.state;
+  if (state === "acknowledged") {
+    return { phase: "acknowledged", text: acknowledgedText(command, training), hint: "", canStop: false };
+  }
+  if (state === "refused") {
+    const text = `refused: ${command.detail || "no reason given"}`;
+    return { phase: "refused", text, hint: "", canStop: true };
+  }
+  if (state === "undelivered") {
+    return { phase: "undelivered", text: "no training of this key is running", hint: "", canStop: true };
+  }
+  if (request) {
+    const text = request.afterEpoch ? "stop requested… (after this epoch)" : "stop requested…";
+    const late = localNowMs - request.atMs >= ANSWER_TIMEOUT_MS;
+    return { phase: "requested", text, hint: late ? NO_ANSWER_HINT : "", canStop: false };
+  }
+  if (command || training.stop) {
+    const by = training.stop?.sender ? ` by ${training.stop.sender}` : "";
+    return { phase: "requested", text: `stop requested${by}…`, hint: "", canStop: false };
+  }
+  return { phase: "idle", text: "", hint: "", canStop: true };
+}
