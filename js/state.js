@@ -5,8 +5,6 @@ const LIVE = new Set(["running", "lost"]);
 
 /** How long a stop may go unanswered before the user is told how else to stop. */
 export const ANSWER_TIMEOUT_MS = 2000;
-/** Kernel-clock slack when matching commands to a click (snapshots lag the kernel a little). */
-const MATCH_SLACK_S = 5;
 
 export const NO_ANSWER_HINT =
   "No answer from the training yet. If it runs in this notebook's kernel, press ■ (Interrupt) — " +
@@ -188,19 +186,26 @@ export function endNote(training) {
 }
 
 /**
- * The latest command aimed at this training (by id, or at all trainings of the key) sent no
- * earlier than `since` (kernel seconds); null when none.
+ * The latest command aimed at this training (by id, or at all trainings of the key, sent after
+ * it started), leaving out the ids in `ignore`; null when none.
  */
-export function latestCommand(training, commands, since = null) {
+export function latestCommand(training, commands, ignore = []) {
   let best = null;
   for (const c of commands) {
     if (c.target !== training.training_id && c.target !== "all") continue;
-    const sentAt = isFiniteNumber(c.sent_at) ? c.sent_at : null;
-    if (since !== null && sentAt !== null && sentAt < since) continue;
-    if (c.target === "all" && sentAt !== null && sentAt < (training.started_at ?? 0)) continue;
-    if (best === null || (sentAt ?? 0) >= (best.sent_at ?? 0)) best = c;
+    if (ignore.includes(c.id)) continue;
+    const sentAt = isFiniteNumber(c.sent_at) ? c.sent_at : 0;
+    if (c.target === "all" && sentAt < (training.started_at ?? 0)) continue;
+    if (best === null || sentAt >= (best.sent_at ?? 0)) best = c;
   }
   return best;
+}
+
+/** Ids of the commands already aimed at this training: a new click follows only newer ones. */
+export function knownCommandIds(training, commands) {
+  return commands
+    .filter((c) => c.target === training.training_id || c.target === "all")
+    .map((c) => c.id);
 }
 
 function acknowledgedText(command, training) {
@@ -214,13 +219,12 @@ function acknowledgedText(command, training) {
 /**
  * Where the stop of one training stands, for its button and status line.
  *
- * `request` is this viewer's own click ({afterEpoch, atMs, kernelAt}) or null; the commands
- * (from any viewer) are followed from the click on. Returns {phase, text, hint, canStop}:
+ * `request` is this viewer's own click ({afterEpoch, atMs, knownIds}) or null; from the click on,
+ * only commands newer than it (from any viewer) are followed. Returns {phase, text, hint, canStop}:
  * phase is one of idle | requested | acknowledged | refused | undelivered | stopped | ended.
  */
 export function stopView({ training, commands, request, localNowMs }) {
-  const since = request ? request.kernelAt - MATCH_SLACK_S : null;
-  const command = latestCommand(training, commands, since);
+  const command = latestCommand(training, commands, request?.knownIds ?? []);
   if (training.status === "stopped") {
     return { phase: "stopped", text: describeStop(training.stop), hint: "", canStop: false };
   }
