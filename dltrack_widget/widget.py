@@ -15,6 +15,8 @@ import traitlets
 from dltrack.errors import ConfigError
 from dltrack.watcher import Watcher, default_sender
 
+from ._payload import history_signature, split_snapshot
+
 STATIC = pathlib.Path(__file__).parent / "static"
 
 
@@ -45,8 +47,11 @@ class TrainingMonitor(anywidget.AnyWidget):
     """
 
     model_key = traitlets.Unicode().tag(sync=True)
-    # Saved into the .ipynb with the widget: it must never hold a secret (URLs are masked).
+    # Both are saved into the .ipynb with the widget: they must never hold a secret (URLs are
+    # masked). `state` is the Watcher's snapshot minus finished trainings' epochs, which sit
+    # in `history` (docs/widget-state.md).
     state = traitlets.Dict().tag(sync=True)
+    history = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self, model_key: str, *, broker: str | None = None, store: str | None = None, **kwargs: Any
@@ -54,12 +59,15 @@ class TrainingMonitor(anywidget.AnyWidget):
         watcher = Watcher(
             model_key, broker=broker, store=store, sender=default_sender("notebook widget")
         ).start()
+        state, history = split_snapshot(watcher.snapshot())
+        self._history_signature = history_signature(history)
         try:
             super().__init__(
                 _esm=_bundle("widget.js"),
                 _css=_bundle("widget.css"),
                 model_key=watcher.model_key,
-                state=watcher.snapshot(),
+                state=state,
+                history=history,
                 **kwargs,
             )
         except BaseException:
@@ -70,7 +78,13 @@ class TrainingMonitor(anywidget.AnyWidget):
         self.on_msg(self._on_front_end_message)
 
     def _show(self, snapshot: dict[str, Any]) -> None:
-        self.state = snapshot
+        state, history = split_snapshot(snapshot)
+        signature = history_signature(history)
+        with self.hold_sync():  # one comm message for both traits
+            if signature != self._history_signature:
+                self._history_signature = signature
+                self.history = history
+            self.state = state
 
     def _on_front_end_message(self, _: Any, content: Any, buffers: Any) -> None:
         if not isinstance(content, dict):

@@ -1,0 +1,266 @@
+"""The Broker on RabbitMQ (AMQP 0-9-1, through pika's BlockingConnection).
+
+Topology (DESIGN.md §4), declared idempotently with the same arguments by every process:
+
+- `dltrack.updates`, a durable topic exchange; updates go out with routing key
+  `<model_key>.<training_id>.<type>`. Each feed is its own exclusive, auto-delete queue bound to
+  `<model_key>.#`, bounded (`x-max-length`, dropping the oldest) with a short message TTL, so
+  viewers never compete for messages and a stalled viewer never grows the broker's memory.
+- `dltrack.commands`, a durable topic exchange; a listening training owns an exclusive,
+  auto-delete queue bound to `<model_key>.<training_id>` and `<model_key>.all`. Commands are
+  published `mandatory` on a confirming channel, so "no training is listening" comes back as a
+  returned message instead of vanishing.
+
+Threads: a pika connection is not thread-safe. An `AmqpBroker` and its feeds belong to the thread
+that created them; other threads hand work to that thread (the Tracker's worker, the Watcher's
+feed thread). That thread must call `poll` or `pump` every few seconds so heartbeats flow.
+
+Errors, and what the caller should do with them:
+- `BackendError`, transient, retry with backoff by opening a new `AmqpBroker`: connection
+  refused, timeout, temporary DNS failure, connection or channel lost, broker closed the
+  connection, blocked connection timed out. Once raised, this instance is dead.
+- `ConfigError`, final, retrying will not help until the URL changes: credentials refused, vhost
+  missing or refused, host name that does not exist, TLS handshake or certificate failure,
+  permissions refused on the vhost.
+No message ever holds the password: URLs are shown through `config.mask_url`.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ..broker import Broker, Feed
+from ..config import mask_url
+from ..errors import BackendError, ConfigError, DltrackError
+from ..protocol import ALL_TRAININGS, Command, Message, encode
+
+try:
+    import pika
+    import pika.exceptions as pika_errors
+except ImportError as exc:  # pragma: no cover - pika is a core dependency
+    raise ImportError("AMQP support needs pika: pip install pika") from exc
+
+UPDATES_EXCHANGE = "dltrack.updates"
+COMMANDS_EXCHANGE = "dltrack.commands"
+# A viewer's queue: bounded in length and age, oldest dropped first. Every process must declare
+# it with exactly these arguments.
+FEED_ARGUMENTS = {"x-max-length": 1000, "x-overflow": "drop-head", "x-message-ttl": 30_000}
+FEED_PREFETCH = 500
+# Defaults for the connection; a URL query (`?heartbeat=60`) overrides any of them.
+CONNECTION_DEFAULTS = {
+    "heartbeat": 30,
+    "blocked_connection_timeout": 30,
+    "socket_timeout": 5,
+    "stack_timeout": 10,
+    "connection_attempts": 1,
+}
+JSON = pika.BasicProperties(content_type="application/json", delivery_mode=1)
+
+T = TypeVar("T")
+
+
+def connection_parameters(url: str) -> pika.URLParameters:
+    params = pika.URLParameters(url)
+    given = set(parse_qs(urlsplit(url).query))
+    for name, value in CONNECTION_DEFAULTS.items():
+        if name not in given:
+            setattr(params, name, value)
+    if url.lower().startswith("amqps:") and "ssl_options" not in given:
+        # Verify the certificate and the host name (CloudAMQP serves valid certificates).
+        params.ssl_options = pika.SSLOptions(ssl.create_default_context(), params.host)
+    return params
+
+
+def _connect_error(exc: BaseException, url: str) -> DltrackError:
+    """Translate a failure to open the connection into a one-line, secret-free error."""
+    shown = mask_url(url)
+    parts = urlsplit(url)
+    user = unquote(parts.username or "guest")
+    vhost = unquote(parts.path[1:].split("/")[0]) if len(parts.path) > 1 else "/"
+    if isinstance(exc, pika_errors.ProbableAuthenticationError | pika_errors.AuthenticationError):
+        return ConfigError(
+            f"the broker refused user {user!r}: check the password in the broker URL {shown}"
+        )
+    if isinstance(exc, pika_errors.ProbableAccessDeniedError):
+        if vhost == "/":
+            return ConfigError(
+                f"the broker at {shown} refused the default vhost '/': "
+                "CloudAMQP URLs end in /VHOST; copy the whole URL from the console"
+            )
+        return ConfigError(
+            f"the broker has no vhost {vhost!r} open to user {user!r} ({shown}): check the end "
+            "of the URL; CloudAMQP URLs end in /VHOST; copy the whole URL from the console"
+        )
+    if isinstance(exc, socket.gaierror):
+        if exc.errno == socket.EAI_AGAIN:
+            return BackendError(f"cannot resolve the broker host in {shown} right now (DNS)")
+        return ConfigError(f"the broker host {parts.hostname!r} does not exist (DNS): see {shown}")
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return ConfigError(
+            f"TLS with the broker at {shown} failed ({type(exc).__name__}): use amqps:// only "
+            "with a TLS port (5671) and the host name the certificate names"
+        )
+    reason = _root_reason(exc)
+    if "refused" in reason.lower():
+        return BackendError(f"cannot reach the broker at {shown}: connection refused")
+    return BackendError(f"cannot reach the broker at {shown}: {reason}")
+
+
+def _root_reason(exc: BaseException) -> str:
+    """The innermost useful text of a pika error (they nest the socket error in args)."""
+    while isinstance(exc, pika_errors.AMQPConnectionError) and exc.args:
+        inner = exc.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    if isinstance(exc, pika_errors.AMQPConnectorSocketConnectError) and exc.args:
+        inner = exc.args[0]
+        if isinstance(inner, BaseException):
+            exc = inner
+    if isinstance(exc, TimeoutError | socket.timeout) or "timed out" in str(exc).lower():
+        return "timed out"
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def _lost(exc: BaseException, url: str) -> NoReturn:
+    """Raise the dltrack error for a failure on an open connection."""
+    if isinstance(exc, pika_errors.ChannelClosedByBroker) and exc.reply_code == 403:
+        raise ConfigError(
+            f"the broker at {mask_url(url)} refused an operation ({exc.reply_text}): "
+            "the user needs configure, write and read permissions on the vhost"
+        ) from None
+    reason = _root_reason(exc)
+    raise BackendError(f"lost the broker connection ({mask_url(url)}): {reason}") from None
+
+
+class _QueueFeed(Feed):
+    """One exclusive queue on its own channel; bodies buffered until `poll` takes them."""
+
+    def __init__(self, broker: AmqpBroker, exchange: str, bindings: list[str], **args: Any):
+        self._broker = broker
+        self._bodies: list[bytes] = []
+        self._last_tag = 0
+        self._closed = False
+        self._channel = broker._guard(broker._connection.channel)
+        declared = broker._guard(
+            lambda: self._channel.queue_declare(
+                "", exclusive=True, auto_delete=True, arguments=args or None
+            )
+        )
+        self._queue = declared.method.queue
+        for routing_key in bindings:
+            broker._guard(lambda k=routing_key: self._channel.queue_bind(self._queue, exchange, k))
+        broker._guard(lambda: self._channel.basic_qos(prefetch_count=FEED_PREFETCH))
+        broker._guard(lambda: self._channel.basic_consume(self._queue, self._on_message))
+
+    def _on_message(self, _channel: Any, method: Any, _props: Any, body: bytes) -> None:
+        self._bodies.append(body)
+        self._last_tag = method.delivery_tag
+
+    def poll(self, timeout: float) -> list[bytes]:
+        if self._closed:
+            raise BackendError("this feed is closed")
+        self._broker._wait_for(lambda: bool(self._bodies), timeout)
+        bodies, self._bodies = self._bodies, []
+        if bodies:
+            # One ack for the whole batch: frees prefetch room, so the client holds at most
+            # FEED_PREFETCH unread messages and the rest wait (bounded) in the queue.
+            self._broker._guard(lambda: self._channel.basic_ack(self._last_tag, multiple=True))
+        return bodies
+
+    def close(self) -> None:
+        """Delete the queue (and with it the bindings); never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._channel.queue_delete(self._queue)
+            self._channel.close()
+        except Exception:  # noqa: BLE001 - the connection is gone, and the queue with it
+            pass
+
+
+class AmqpBroker(Broker):
+    """A Broker on RabbitMQ at `url` (`amqp://` or `amqps://`); see the module docstring.
+
+    Args:
+        url: `amqp[s]://user:password@host[:port]/vhost`, as CloudAMQP's console shows it.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        try:
+            self._connection = pika.BlockingConnection(connection_parameters(url))
+        except (pika_errors.AMQPError, OSError) as exc:
+            raise _connect_error(exc, url) from None
+        except ValueError as exc:  # pika's own URL checks (e.g. a bad query value)
+            raise ConfigError(f"malformed broker URL {mask_url(url)}: {exc}") from None
+        try:
+            self._updates = self._guard(self._connection.channel)
+            self._commands = self._guard(self._connection.channel)
+            self._guard(self._commands.confirm_delivery)
+            for exchange in (UPDATES_EXCHANGE, COMMANDS_EXCHANGE):
+                self._guard(
+                    lambda e=exchange: self._updates.exchange_declare(
+                        e, exchange_type="topic", durable=True
+                    )
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    def _guard(self, call: Callable[[], T]) -> T:
+        """Run a pika call; any failure of the connection becomes a dltrack error."""
+        try:
+            return call()
+        except (pika_errors.AMQPError, OSError) as exc:
+            _lost(exc, self._url)
+
+    def _wait_for(self, done: Callable[[], bool], timeout: float) -> None:
+        """Process I/O until `done()` or `timeout` s have passed (at least once)."""
+        end = time.monotonic() + max(timeout, 0.0)
+        while True:
+            remaining = end - time.monotonic()
+            self._guard(lambda: self._connection.process_data_events(max(remaining, 0.0)))
+            if done() or remaining <= 0:
+                return
+
+    def publish_update(self, message: Message) -> None:
+        routing_key = f"{message['model_key']}.{message['training_id']}.{message['type']}"
+        body = encode(message)
+        self._guard(lambda: self._updates.basic_publish(UPDATES_EXCHANGE, routing_key, body, JSON))
+
+    def subscribe_updates(self, model_key: str) -> Feed:
+        return _QueueFeed(self, UPDATES_EXCHANGE, [f"{model_key}.#"], **FEED_ARGUMENTS)
+
+    def listen_commands(self, model_key: str, training_id: str) -> Feed:
+        bindings = [f"{model_key}.{training_id}", f"{model_key}.{ALL_TRAININGS}"]
+        return _QueueFeed(self, COMMANDS_EXCHANGE, bindings)
+
+    def send_command(self, command: Command) -> bool:
+        routing_key = f"{command.model_key}.{command.target}"
+        body = encode(command.to_message())
+        try:
+            self._commands.basic_publish(COMMANDS_EXCHANGE, routing_key, body, JSON, mandatory=True)
+        except pika_errors.UnroutableError:  # returned: no queue bound, no training listening
+            return False
+        except (pika_errors.AMQPError, OSError) as exc:
+            _lost(exc, self._url)
+        return True
+
+    def pump(self, timeout: float = 0.0) -> None:
+        self._wait_for(lambda: False, timeout)
+
+    def close(self) -> None:
+        """Close the connection (and every feed with it); never raises."""
+        try:
+            if self._connection.is_open:
+                self._connection.close()
+        except Exception:  # noqa: BLE001 - already broken: nothing left to close
+            pass
