@@ -16,6 +16,7 @@ from dltrack.errors import ConfigError
 from dltrack.watcher import Watcher, default_sender
 
 from ._payload import history_signature, split_snapshot
+from ._subshell import INTERRUPT, confirm_route, route_to_subshell
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -46,12 +47,20 @@ class TrainingMonitor(anywidget.AnyWidget):
     ```
     """
 
+    # The front end's text, read when a monitor is made (so a missing build is a clear error,
+    # not an import error). Declared here because anywidget only turns class attributes into
+    # synced traits: a `_css` passed to __init__ alone would never reach the browser.
+    _esm = traitlets.Unicode().tag(sync=True)
+    _css = traitlets.Unicode().tag(sync=True)
     model_key = traitlets.Unicode().tag(sync=True)
     # Both are saved into the .ipynb with the widget: they must never hold a secret (URLs are
     # masked). `state` is the Watcher's snapshot minus finished trainings' epochs, which sit
     # in `history` (docs/widget-state.md).
     state = traitlets.Dict().tag(sync=True)
     history = traitlets.Dict().tag(sync=True)
+    # "subshell": a click reaches the kernel while another cell runs (e.g. `fit()` below);
+    # "interrupt": it waits for that cell, so the front end suggests ■ (_subshell.py).
+    stop_route = traitlets.Unicode(INTERRUPT).tag(sync=True)
 
     def __init__(
         self, model_key: str, *, broker: str | None = None, store: str | None = None, **kwargs: Any
@@ -63,8 +72,8 @@ class TrainingMonitor(anywidget.AnyWidget):
         self._history_signature = history_signature(history)
         try:
             super().__init__(
-                _esm=_bundle("widget.js"),
-                _css=_bundle("widget.css"),
+                _esm=_bundle("widget.js").read_text(encoding="utf-8"),
+                _css=_bundle("widget.css").read_text(encoding="utf-8"),
                 model_key=watcher.model_key,
                 state=state,
                 history=history,
@@ -74,6 +83,7 @@ class TrainingMonitor(anywidget.AnyWidget):
             watcher.close()
             raise
         self.watcher = watcher
+        self.stop_route = route_to_subshell(self.comm)
         watcher.add_listener(self._show)
         self.on_msg(self._on_front_end_message)
 
@@ -87,6 +97,7 @@ class TrainingMonitor(anywidget.AnyWidget):
             self.state = state
 
     def _on_front_end_message(self, _: Any, content: Any, buffers: Any) -> None:
+        self.stop_route = confirm_route(self.stop_route)
         if not isinstance(content, dict):
             return
         action = content.get("action")

@@ -10,7 +10,7 @@ export function formatDuration(seconds) {
   if (!isFiniteNumber(seconds) || seconds < 0) return DASH;
   const tenths = Math.round(seconds * 10) / 10;
   if (tenths < 60) return `${tenths.toFixed(1)}s`;
-  const whole = Math.floor(seconds);
+  const whole = Math.floor(tenths);
   const s = whole % 60;
   const m = Math.floor(whole / 60) % 60;
   const h = Math.floor(whole / 3600) % 24;

@@ -6,6 +6,13 @@ const LIVE = new Set(["running", "lost"]);
 /** How long a stop may go unanswered before the user is told how else to stop. */
 export const ANSWER_TIMEOUT_MS = 2000;
 
+/**
+ * When to show that hint, from the `stop_route` trait: "subshell" means the kernel handles the
+ * click even while a cell runs; "interrupt" means the click waits for the running cell, so
+ * the ■ advice is useful at once.
+ */
+export const hintDelay = (stopRoute) => (stopRoute === "interrupt" ? 0 : ANSWER_TIMEOUT_MS);
+
 export const NO_ANSWER_HINT =
   "No answer from the training yet. If it runs in this notebook's kernel, press ■ (Interrupt) — " +
   "dltrack turns it into a graceful stop.";
@@ -16,14 +23,29 @@ const byNumberDesc = (a, b) => (b.number ?? 0) - (a.number ?? 0);
 
 export const isLive = (training) => LIVE.has(training?.status);
 
-function normalizeTraining(t) {
-  const epochs = Array.isArray(t.epochs) ? t.epochs.filter(isObject) : [];
+// Normalised epoch lists by the trait's own array: the `history` trait stays the same object
+// between `state` updates, so its 1000s of epochs are checked once, not at every redraw.
+const epochCache = new WeakMap();
+
+function normalizeEpochs(raw) {
+  if (!Array.isArray(raw)) return [];
+  const cached = epochCache.get(raw);
+  if (cached) return cached;
+  const epochs = raw.filter(isObject);
   for (let i = 1; i < epochs.length; i++) {
     if (epochs[i].epoch < epochs[i - 1].epoch) {
       epochs.sort((a, b) => a.epoch - b.epoch);
       break;
     }
   }
+  epochCache.set(raw, epochs);
+  return epochs;
+}
+
+function normalizeTraining(t, history) {
+  // Finished trainings' epochs travel in the `history` trait; `state` then holds null.
+  const rawEpochs = Array.isArray(t.epochs) ? t.epochs : history[String(t.training_id)];
+  const epochs = normalizeEpochs(rawEpochs);
   return {
     ...t,
     training_id: String(t.training_id ?? ""),
@@ -38,10 +60,11 @@ function normalizeTraining(t) {
 }
 
 /**
- * The trait value as a well-formed snapshot: accepts the object or its JSON text, fills
- * defaults, drops what is not an object, sorts trainings newest first. Never throws.
+ * The traits as one well-formed snapshot: accepts `state` as an object or its JSON text, takes
+ * finished trainings' epochs from `history` ({training_id: epochs}), fills defaults, drops what
+ * is not an object, sorts trainings newest first. Never throws.
  */
-export function normalizeSnapshot(raw) {
+export function normalizeSnapshot(raw, rawHistory = null) {
   let value = raw;
   if (typeof value === "string") {
     try {
@@ -51,6 +74,7 @@ export function normalizeSnapshot(raw) {
     }
   }
   const s = isObject(value) ? value : {};
+  const history = isObject(rawHistory) ? rawHistory : {};
   const connection = isObject(s.connection) ? s.connection : {};
   return {
     model: isObject(s.model) ? s.model : null,
@@ -64,7 +88,7 @@ export function normalizeSnapshot(raw) {
     now: isFiniteNumber(s.now) ? s.now : null,
     trainings: (Array.isArray(s.trainings) ? s.trainings : [])
       .filter(isObject)
-      .map(normalizeTraining)
+      .map((t) => normalizeTraining(t, history))
       .sort(byNumberDesc),
     commands: (Array.isArray(s.commands) ? s.commands : []).filter(isObject),
   };
@@ -122,11 +146,14 @@ export function metricGroups(names) {
   return groups;
 }
 
-/** Every metric name the trainings logged, in display order. */
+/**
+ * Every metric name the trainings logged, in display order. Keras logs the same names every
+ * epoch, so the first and last epochs and the final logs are enough (1000s of epochs stay cheap).
+ */
 export function metricNames(trainings) {
   const names = [];
   for (const t of trainings) {
-    for (const e of t.epochs) names.push(...Object.keys(e.logs ?? {}));
+    for (const e of [t.epochs[0], t.epochs.at(-1)]) names.push(...Object.keys(e?.logs ?? {}));
     names.push(...Object.keys(t.final_logs));
   }
   return orderMetrics(names);
@@ -220,10 +247,11 @@ function acknowledgedText(command, training) {
  * Where the stop of one training stands, for its button and status line.
  *
  * `request` is this viewer's own click ({afterEpoch, atMs, knownIds}) or null; from the click on,
- * only commands newer than it (from any viewer) are followed. Returns {phase, text, hint, canStop}:
+ * only commands newer than it (from any viewer) are followed. Without an answer after
+ * `hintAfterMs`, the hint says how else to stop. Returns {phase, text, hint, canStop}:
  * phase is one of idle | requested | acknowledged | refused | undelivered | stopped | ended.
  */
-export function stopView({ training, commands, request, localNowMs }) {
+export function stopView({ training, commands, request, localNowMs, hintAfterMs = ANSWER_TIMEOUT_MS }) {
   const command = latestCommand(training, commands, request?.knownIds ?? []);
   if (training.status === "stopped") {
     return { phase: "stopped", text: describeStop(training.stop), hint: "", canStop: false };
@@ -245,7 +273,7 @@ export function stopView({ training, commands, request, localNowMs }) {
   }
   if (request) {
     const text = request.afterEpoch ? "stop requested… (after this epoch)" : "stop requested…";
-    const late = localNowMs - request.atMs >= ANSWER_TIMEOUT_MS;
+    const late = localNowMs - request.atMs >= hintAfterMs;
     return { phase: "requested", text, hint: late ? NO_ANSWER_HINT : "", canStop: false };
   }
   if (command || training.stop) {

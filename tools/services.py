@@ -2,7 +2,7 @@
 """Provide the real servers the tests run against: RabbitMQ and the Cloud Firestore emulator.
 
     python tools/services.py run -- CMD...   provide both, run CMD, stop what was started for it
-    python tools/services.py start | stop | status
+    python tools/services.py start | stop [--force] | status
 
 CMD sees `DLTRACK_TEST_AMQP_URL` (amqp://guest:guest@127.0.0.1:PORT/%2F) and
 `DLTRACK_TEST_FIRESTORE_EMULATOR` (127.0.0.1:PORT). A RabbitMQ already answering on 5672 with
@@ -153,13 +153,15 @@ def stop_process(pid: int, marker: str) -> None:
         return
     if marker.encode() not in cmdline:  # the pid was reused by something that is not ours
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
         for _ in range(50):
-            if not Path(f"/proc/{pid}").exists() or b"zombie" in _status(pid):
+            if not alive(pid):
                 return
             time.sleep(0.1)
-        os.killpg(pid, signal.SIGKILL)
 
 
 def _status(pid: int) -> bytes:
@@ -237,16 +239,40 @@ def rabbitmqctl(info: dict[str, Any], *args: str, timeout: float = 60.0) -> None
 
 
 def provide_rabbitmq() -> dict[str, Any]:
+    """A RabbitMQ for the tests: the one on 5672 if it takes guest/guest, else a node of ours."""
     if amqp_answers(5672):
         log("reusing the RabbitMQ answering on 127.0.0.1:5672")
         return {"port": 5672, "owned": False, "node": None}
     if not Path(rabbit_tool("rabbitmq-server")).exists():
         apt_install("rabbitmq-server")
-        if amqp_answers(5672):  # the package may have started a system instance
-            log("reusing the RabbitMQ the package started on 127.0.0.1:5672")
-            return {"port": 5672, "owned": False, "node": None}
-    port = 5672 if port_free(5672) else free_port()
-    base = STATE_DIR / "rabbitmq"
+        # The package may start a system instance (sysvinit or systemd): wait for it rather
+        # than race it for port 5672.
+        deadline = time.monotonic() + 30
+        while rabbit_nodes_running() and time.monotonic() < deadline:
+            if amqp_answers(5672):
+                log("reusing the RabbitMQ the package started on 127.0.0.1:5672")
+                return {"port": 5672, "owned": False, "node": None}
+            time.sleep(0.5)
+    return start_rabbitmq_node(5672 if port_free(5672) else free_port())
+
+
+def rabbit_nodes_running() -> bool:
+    """Whether any RabbitMQ node (an Erlang VM booting `rabbit`) runs on this machine."""
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"beam" in cmdline and b"rabbit\x00boot" in cmdline:
+            return True
+    return False
+
+
+def start_rabbitmq_node(port: int) -> dict[str, Any]:
+    """Start a RabbitMQ node of our own on `port`, everything under .services/."""
+    if not Path(rabbit_tool("rabbitmq-server")).exists():
+        raise ServiceError("rabbitmq-server is not installed (apt-get install rabbitmq-server)")
+    base = STATE_DIR / f"rabbitmq-{port}"
     info = {
         "port": port,
         "dist_port": free_port(),
@@ -283,27 +309,26 @@ def stop_rabbitmq(info: dict[str, Any]) -> None:
     if not info.get("owned"):
         return
     log(f"stopping RabbitMQ node {info['node']}")
-    try:
+    with contextlib.suppress(ServiceError, subprocess.TimeoutExpired):  # then the signal
         rabbitmqctl(info, "stop")
-    except (ServiceError, subprocess.TimeoutExpired):
-        pass
     stop_process(int(info.get("pid", 0)) or -1, "rabbit")
     if not info.get("epmd_was_running") and shutil.which("epmd"):
         # We started epmd implicitly; -kill refuses while any node is still registered.
         subprocess.run(["epmd", "-kill"], capture_output=True, check=False)
+    shutil.rmtree(info["dir"], ignore_errors=True)
 
 
 # --- Firestore emulator -----------------------------------------------------------------------
 
 
-def provide_firestore() -> dict[str, Any]:
+def provide_firestore(port: int | None = None) -> dict[str, Any]:
     jar = emulator_jar()
     if not shutil.which("java"):
         apt_install("default-jre-headless")
-    port = free_port()
+    port = port or free_port()
     host = f"127.0.0.1:{port}"
     STATE_DIR.mkdir(exist_ok=True)
-    logfile = STATE_DIR / "firestore.log"
+    logfile = STATE_DIR / f"firestore-{port}.log"
     log(f"starting the Firestore emulator on {host}")
     command = ["java", "-cp", jar, EMULATOR_CLASS, "--host=127.0.0.1", f"--port={port}"]
     with logfile.open("wb") as out:
@@ -327,6 +352,7 @@ def stop_firestore(info: dict[str, Any]) -> None:
     if info.get("owned"):
         log(f"stopping the Firestore emulator on {info['host']}")
         stop_process(int(info["pid"]), EMULATOR_CLASS)
+        (STATE_DIR / f"firestore-{info['port']}.log").unlink(missing_ok=True)
 
 
 # --- shared state -----------------------------------------------------------------------------
@@ -406,11 +432,30 @@ def release(user: int) -> None:
             stop_all(state)
 
 
+# --- private servers (fault tests stop and restart them, so they share them with nobody) ----
+
+
+def pause_rabbitmq(info: dict[str, Any]) -> None:
+    """Stop the RabbitMQ application (the node stays up): every connection drops."""
+    rabbitmqctl(info, "stop_app")
+
+
+def resume_rabbitmq(info: dict[str, Any]) -> None:
+    rabbitmqctl(info, "start_app")
+    wait_for(lambda: amqp_answers(int(info["port"])), None, "RabbitMQ", Path(info["dir"]))
+
+
+def restart_firestore(info: dict[str, Any]) -> dict[str, Any]:
+    """The emulator of `info` started again on the same port (empty: it keeps nothing)."""
+    stop_firestore(info)
+    return provide_firestore(int(info["port"]))
+
+
 # --- command line -----------------------------------------------------------------------------
 
 
 def main(argv: list[str]) -> int:
-    usage = "usage: services.py run -- CMD... | start | stop | status"
+    usage = "usage: services.py run -- CMD... | start | stop [--force] | status"
     if not argv:
         print(usage, file=sys.stderr)
         return 2
@@ -437,7 +482,13 @@ def main(argv: list[str]) -> int:
             print(f"export {name}={value}")
         return 1 if failures else 0
     if command == "stop":
+        force = argv[1:2] == ["--force"]
         with locked_state() as state:
+            state["pinned"] = False
+            users = [pid for pid in state.get("users", []) if alive(pid)]
+            if users and not force:
+                log(f"still used by pids {users}: the last of them stops it (or: stop --force)")
+                return 0
             stop_all(state)
         return 0
     if command == "status":

@@ -291,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if hasattr(args, "store"):
+            # Validate both URLs up front, also for commands that use only the store: a
+            # malformed --broker must not pass silently.
+            config.resolve(args.broker, args.store)
         return int(args.func(args))
     except DltrackError as exc:
         print(f"dltrack: error: {exc}", file=sys.stderr)

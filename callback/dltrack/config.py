@@ -33,13 +33,16 @@ class Settings:
 
 
 def dltrack_home() -> Path:
-    return Path(os.environ.get("DLTRACK_HOME") or Path.home() / ".dltrack").expanduser()
+    # Absolute: the default URL below is `sqlite://` + this path, and a relative path there
+    # would be read as one under the root directory.
+    home = Path(os.environ.get("DLTRACK_HOME") or Path.home() / ".dltrack")
+    return home.expanduser().absolute()
 
 
 def resolve(broker: str | None = None, store: str | None = None) -> Settings:
     """Resolve and validate the broker and store URLs; raise `ConfigError` when malformed."""
     home = dltrack_home()
-    default = f"sqlite:///{home / DEFAULT_DB_NAME}"
+    default = f"sqlite://{home / DEFAULT_DB_NAME}"
     broker_url = broker or os.environ.get("DLTRACK_BROKER_URL") or default
     store_url = store or os.environ.get("DLTRACK_STORE_URL") or default
     check_url(broker_url, BROKER_SCHEMES, "broker")
@@ -72,7 +75,9 @@ def check_url(url: str, schemes: tuple[str, ...], role: str) -> None:
 
 def sqlite_path(url: str) -> Path:
     """The file path of a `sqlite:///path` URL."""
-    return Path(urlsplit(url).path)
+    # Everything after `sqlite://`, verbatim: a '#' or '?' in a directory name is part of the
+    # path here, not a fragment or a query.
+    return Path(url.split("://", 1)[1])
 
 
 def mask_url(url: str) -> str:
@@ -80,7 +85,7 @@ def mask_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         if parts.password is None:
-            return url
+            return _mask_raw_userinfo(url)
         user = parts.username or ""
         host = parts.hostname or ""
         if parts.port is not None:
@@ -89,3 +94,13 @@ def mask_url(url: str) -> str:
     except ValueError:
         # Unparseable: show only the scheme, since the rest may hold a secret.
         return url.split(":", 1)[0] + "://***"
+
+
+def _mask_raw_userinfo(url: str) -> str:
+    """Hide a password that urlsplit does not see: an unencoded '/', '?' or '#' in it ends
+    the authority early (`amqp://user:pa/ss@host`), leaving the password in the path."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if sep and at and ":" in userinfo:
+        return f"{scheme}://***@{host}"
+    return url

@@ -99,14 +99,86 @@ def _logs_ok(value: Any) -> bool:
     )
 
 
+def _one_of(value: Any, choices: frozenset[str]) -> bool:
+    # A hostile peer may send a list or an object where a name belongs: unhashable, so a
+    # plain `in` on a set would raise instead of refusing the message.
+    return isinstance(value, str) and value in choices
+
+
 def _optional_int(value: Any) -> bool:
     return value is None or _is_int(value)
+
+
+def _optional_number(value: Any) -> bool:
+    return value is None or _is_number(value)
+
+
+def _optional_str(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+# Viewers compute with and print every field they read (an ETA from `steps`, a duration from
+# `started_at`), so optional fields are type-checked too: one wrong type must drop the
+# message, not crash a viewer.
+
+
+def _params_ok(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and _optional_int(value.get("epochs"))
+        and _optional_int(value.get("steps"))
+    )
+
+
+def _epoch_record_ok(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and _is_int(value.get("epoch"))
+        and _logs_ok(value.get("logs"))
+        and _optional_int(value.get("steps"))
+        and _optional_number(value.get("started_at"))
+        and _optional_number(value.get("ended_at"))
+    )
+
+
+def _stop_ok(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, dict)
+        and _optional_str(value.get("sender"))
+        and _optional_str(value.get("kind"))
+        and _optional_str(value.get("command_id"))
+        and _optional_number(value.get("requested_at"))
+        and _optional_int(value.get("epoch"))
+        and _optional_int(value.get("step"))
+    )
+
+
+def _snapshot_ok(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    epochs = value.get("epochs")
+    params = value.get("params")
+    logs = value.get("logs")
+    return (
+        _optional_str(value.get("status"))
+        and _optional_int(value.get("number"))
+        and (params is None or _params_ok(params))
+        and _optional_number(value.get("started_at"))
+        and _optional_int(value.get("epoch"))
+        and _optional_number(value.get("epoch_started_at"))
+        and _optional_int(value.get("step"))
+        and _optional_int(value.get("steps"))
+        and (logs is None or _logs_ok(logs))
+        and _optional_int(value.get("epochs_done"))
+        and (epochs is None or (isinstance(epochs, list) and all(map(_epoch_record_ok, epochs))))
+        and _stop_ok(value.get("stop"))
+    )
 
 
 def _body_ok(msg: Message) -> bool:
     kind = msg["type"]
     if kind == TRAIN_BEGIN:
-        return isinstance(msg.get("params"), dict)
+        return _params_ok(msg.get("params"))
     if kind == EPOCH_BEGIN:
         return _is_int(msg.get("epoch"))
     if kind == PROGRESS:
@@ -117,13 +189,25 @@ def _body_ok(msg: Message) -> bool:
             and _logs_ok(msg.get("logs"))
         )
     if kind == EPOCH_END:
-        return _is_int(msg.get("epoch")) and _logs_ok(msg.get("logs"))
+        return _epoch_record_ok(msg)
     if kind == TRAIN_END:
-        return msg.get("status") in FINAL_STATUSES
+        final_logs = msg.get("final_logs")
+        return (
+            _one_of(msg.get("status"), FINAL_STATUSES)
+            and _optional_str(msg.get("reason"))
+            and _optional_number(msg.get("ended_at"))
+            and _optional_int(msg.get("epochs_done"))
+            and (final_logs is None or _logs_ok(final_logs))
+            and _stop_ok(msg.get("stop"))
+        )
     if kind == HEARTBEAT:
-        return isinstance(msg.get("snapshot"), dict)
+        return _snapshot_ok(msg.get("snapshot"))
     if kind == ACK:
-        return isinstance(msg.get("command_id"), str) and isinstance(msg.get("accepted"), bool)
+        return (
+            isinstance(msg.get("command_id"), str)
+            and isinstance(msg.get("accepted"), bool)
+            and _optional_str(msg.get("reason"))
+        )
     return False
 
 
@@ -132,7 +216,7 @@ def parse_update(raw: bytes | str) -> Message | None:
     msg = _decode(raw)
     if not isinstance(msg, dict):
         return None
-    if msg.get("v") != VERSION or msg.get("type") not in UPDATE_TYPES:
+    if msg.get("v") != VERSION or not _one_of(msg.get("type"), UPDATE_TYPES):
         return None
     if not (is_model_key(msg.get("model_key")) and is_training_id(msg.get("training_id"))):
         return None
@@ -189,7 +273,7 @@ def parse_command(raw: bytes | str) -> Command | None:
         return None
     if not (
         is_training_id(msg.get("id"))
-        and msg.get("kind") in COMMAND_KINDS
+        and _one_of(msg.get("kind"), COMMAND_KINDS)
         and is_model_key(msg.get("model_key"))
         and isinstance(msg.get("sender"), str)
         and _is_number(msg.get("ts"))

@@ -188,7 +188,7 @@ def _heartbeat(view: TrainingView, m: p.Message) -> TrainingView:
     if (
         view.current
         and view.current["epoch"] == epoch
-        and view.current["step"] >= snap.get("step", 0)
+        and view.current["step"] >= (snap.get("step") or 0)
     ):
         return view
     current = {

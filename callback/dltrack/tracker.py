@@ -164,6 +164,8 @@ class Tracker(keras.callbacks.Callback):
         }
         s.epochs.append(record)
         s.hand_over("epoch_end", record, store_op="epoch_end")
+        # The training's own row says how far it got while it runs, not only at the end.
+        s.store_ops.put(("update", {"epochs_done": len(s.epochs), "last_seen": record["ended_at"]}))
         request = s.stop_request
         if request is not None and request.kind == STOP_AFTER_EPOCH and s.stop is None:
             self._honour(request, epoch, steps)

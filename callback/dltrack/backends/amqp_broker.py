@@ -30,8 +30,9 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..broker import Broker, Feed
@@ -42,6 +43,10 @@ from ..protocol import ALL_TRAININGS, Command, Message, encode
 try:
     import pika
     import pika.exceptions as pika_errors
+    from pika.adapters.utils.connection_workflow import (
+        AMQPConnectorPhaseErrorBase,
+        AMQPConnectorStackTimeout,
+    )
 except ImportError as exc:  # pragma: no cover - pika is a core dependency
     raise ImportError("AMQP support needs pika: pip install pika") from exc
 
@@ -60,8 +65,6 @@ CONNECTION_DEFAULTS = {
     "connection_attempts": 1,
 }
 JSON = pika.BasicProperties(content_type="application/json", delivery_mode=1)
-
-T = TypeVar("T")
 
 
 def connection_parameters(url: str) -> pika.URLParameters:
@@ -96,47 +99,56 @@ def _connect_error(exc: BaseException, url: str) -> DltrackError:
             f"the broker has no vhost {vhost!r} open to user {user!r} ({shown}): check the end "
             "of the URL; CloudAMQP URLs end in /VHOST; copy the whole URL from the console"
         )
-    if isinstance(exc, socket.gaierror):
-        if exc.errno == socket.EAI_AGAIN:
+    root = _root(exc)
+    if isinstance(root, socket.gaierror):
+        if root.errno == socket.EAI_AGAIN:
             return BackendError(f"cannot resolve the broker host in {shown} right now (DNS)")
         return ConfigError(f"the broker host {parts.hostname!r} does not exist (DNS): see {shown}")
-    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+    if isinstance(root, ssl.SSLCertVerificationError):
         return ConfigError(
-            f"TLS with the broker at {shown} failed ({type(exc).__name__}): use amqps:// only "
-            "with a TLS port (5671) and the host name the certificate names"
+            f"the broker's TLS certificate did not verify ({root.verify_message}) for {shown}: "
+            "use the host name exactly as the console shows it"
         )
-    reason = _root_reason(exc)
-    if "refused" in reason.lower():
-        return BackendError(f"cannot reach the broker at {shown}: connection refused")
-    return BackendError(f"cannot reach the broker at {shown}: {reason}")
+    if isinstance(root, ssl.SSLError):
+        return ConfigError(
+            f"TLS with the broker at {shown} failed ({root.reason or 'handshake'}): use "
+            "amqps:// only with a TLS port (5671 by default), amqp:// with a plain one (5672)"
+        )
+    return BackendError(f"cannot reach the broker at {shown}: {_reason(exc)}")
 
 
-def _root_reason(exc: BaseException) -> str:
-    """The innermost useful text of a pika error (they nest the socket error in args)."""
-    while isinstance(exc, pika_errors.AMQPConnectionError) and exc.args:
-        inner = exc.args[0]
-        if not isinstance(inner, BaseException):
+def _root(exc: BaseException) -> BaseException:
+    """The innermost cause of a pika error (pika nests the socket or TLS error)."""
+    for _ in range(5):
+        if isinstance(exc, AMQPConnectorPhaseErrorBase):
+            exc = exc.exception
+        elif isinstance(exc, pika_errors.AMQPConnectionError) and exc.args:
+            if not isinstance(exc.args[0], BaseException):
+                break
+            exc = exc.args[0]
+        else:
             break
-        exc = inner
-    if isinstance(exc, pika_errors.AMQPConnectorSocketConnectError) and exc.args:
-        inner = exc.args[0]
-        if isinstance(inner, BaseException):
-            exc = inner
-    if isinstance(exc, TimeoutError | socket.timeout) or "timed out" in str(exc).lower():
+    return exc
+
+
+def _reason(exc: BaseException) -> str:
+    root = _root(exc)
+    if isinstance(root, TimeoutError | AMQPConnectorStackTimeout):
         return "timed out"
-    text = str(exc) or type(exc).__name__
+    if isinstance(root, ConnectionRefusedError):
+        return "connection refused"
+    text = str(root) or type(root).__name__
     return text.splitlines()[0][:200]
 
 
-def _lost(exc: BaseException, url: str) -> NoReturn:
-    """Raise the dltrack error for a failure on an open connection."""
+def _lost(exc: BaseException, url: str) -> DltrackError:
+    """The dltrack error for a failure on an open connection."""
     if isinstance(exc, pika_errors.ChannelClosedByBroker) and exc.reply_code == 403:
-        raise ConfigError(
+        return ConfigError(
             f"the broker at {mask_url(url)} refused an operation ({exc.reply_text}): "
             "the user needs configure, write and read permissions on the vhost"
-        ) from None
-    reason = _root_reason(exc)
-    raise BackendError(f"lost the broker connection ({mask_url(url)}): {reason}") from None
+        )
+    return BackendError(f"lost the broker connection ({mask_url(url)}): {_reason(exc)}")
 
 
 class _QueueFeed(Feed):
@@ -147,17 +159,16 @@ class _QueueFeed(Feed):
         self._bodies: list[bytes] = []
         self._last_tag = 0
         self._closed = False
-        self._channel = broker._guard(broker._connection.channel)
-        declared = broker._guard(
-            lambda: self._channel.queue_declare(
+        with broker.guarded():
+            self._channel = broker._connection.channel()
+            declared = self._channel.queue_declare(
                 "", exclusive=True, auto_delete=True, arguments=args or None
             )
-        )
-        self._queue = declared.method.queue
-        for routing_key in bindings:
-            broker._guard(lambda k=routing_key: self._channel.queue_bind(self._queue, exchange, k))
-        broker._guard(lambda: self._channel.basic_qos(prefetch_count=FEED_PREFETCH))
-        broker._guard(lambda: self._channel.basic_consume(self._queue, self._on_message))
+            self._queue = declared.method.queue
+            for routing_key in bindings:
+                self._channel.queue_bind(self._queue, exchange, routing_key)
+            self._channel.basic_qos(prefetch_count=FEED_PREFETCH)
+            self._channel.basic_consume(self._queue, self._on_message)
 
     def _on_message(self, _channel: Any, method: Any, _props: Any, body: bytes) -> None:
         self._bodies.append(body)
@@ -171,7 +182,8 @@ class _QueueFeed(Feed):
         if bodies:
             # One ack for the whole batch: frees prefetch room, so the client holds at most
             # FEED_PREFETCH unread messages and the rest wait (bounded) in the queue.
-            self._broker._guard(lambda: self._channel.basic_ack(self._last_tag, multiple=True))
+            with self._broker.guarded():
+                self._channel.basic_ack(self._last_tag, multiple=True)
         return bodies
 
     def close(self) -> None:
@@ -195,6 +207,7 @@ class AmqpBroker(Broker):
 
     def __init__(self, url: str) -> None:
         self._url = url
+        self._failure: DltrackError | None = None
         try:
             self._connection = pika.BlockingConnection(connection_parameters(url))
         except (pika_errors.AMQPError, OSError) as exc:
@@ -202,39 +215,47 @@ class AmqpBroker(Broker):
         except ValueError as exc:  # pika's own URL checks (e.g. a bad query value)
             raise ConfigError(f"malformed broker URL {mask_url(url)}: {exc}") from None
         try:
-            self._updates = self._guard(self._connection.channel)
-            self._commands = self._guard(self._connection.channel)
-            self._guard(self._commands.confirm_delivery)
-            for exchange in (UPDATES_EXCHANGE, COMMANDS_EXCHANGE):
-                self._guard(
-                    lambda e=exchange: self._updates.exchange_declare(
-                        e, exchange_type="topic", durable=True
-                    )
-                )
+            with self.guarded():
+                self._updates = self._connection.channel()
+                self._commands = self._connection.channel()
+                self._commands.confirm_delivery()
+                for exchange in (UPDATES_EXCHANGE, COMMANDS_EXCHANGE):
+                    self._updates.exchange_declare(exchange, exchange_type="topic", durable=True)
         except BaseException:
             self.close()
             raise
 
-    def _guard(self, call: Callable[[], T]) -> T:
-        """Run a pika call; any failure of the connection becomes a dltrack error."""
+    @contextmanager
+    def guarded(self) -> Iterator[None]:
+        """Turn any failure of the connection inside the block into a dltrack error."""
+        if self._failure is None and self._connection.is_closed:
+            self._failure = BackendError(f"the broker connection ({mask_url(self._url)}) is closed")
+        if self._failure is not None:
+            # pika fails oddly on a closed connection (a ValueError from its timers): don't
+            # ask it, repeat why it closed (a fresh exception: no traceback grows on retries).
+            raise type(self._failure)(*self._failure.args) from None
         try:
-            return call()
+            yield
         except (pika_errors.AMQPError, OSError) as exc:
-            _lost(exc, self._url)
+            self._failure = _lost(exc, self._url)
+            raise self._failure from None
 
     def _wait_for(self, done: Callable[[], bool], timeout: float) -> None:
         """Process I/O until `done()` or `timeout` s have passed (at least once)."""
         end = time.monotonic() + max(timeout, 0.0)
         while True:
-            remaining = end - time.monotonic()
-            self._guard(lambda: self._connection.process_data_events(max(remaining, 0.0)))
+            # Already satisfied (another feed's poll dispatched our messages): don't block.
+            remaining = 0.0 if done() else end - time.monotonic()
+            with self.guarded():
+                self._connection.process_data_events(max(remaining, 0.0))
             if done() or remaining <= 0:
                 return
 
     def publish_update(self, message: Message) -> None:
         routing_key = f"{message['model_key']}.{message['training_id']}.{message['type']}"
         body = encode(message)
-        self._guard(lambda: self._updates.basic_publish(UPDATES_EXCHANGE, routing_key, body, JSON))
+        with self.guarded():
+            self._updates.basic_publish(UPDATES_EXCHANGE, routing_key, body, JSON)
 
     def subscribe_updates(self, model_key: str) -> Feed:
         return _QueueFeed(self, UPDATES_EXCHANGE, [f"{model_key}.#"], **FEED_ARGUMENTS)
@@ -246,12 +267,13 @@ class AmqpBroker(Broker):
     def send_command(self, command: Command) -> bool:
         routing_key = f"{command.model_key}.{command.target}"
         body = encode(command.to_message())
-        try:
-            self._commands.basic_publish(COMMANDS_EXCHANGE, routing_key, body, JSON, mandatory=True)
-        except pika_errors.UnroutableError:  # returned: no queue bound, no training listening
-            return False
-        except (pika_errors.AMQPError, OSError) as exc:
-            _lost(exc, self._url)
+        with self.guarded():
+            try:
+                self._commands.basic_publish(
+                    COMMANDS_EXCHANGE, routing_key, body, JSON, mandatory=True
+                )
+            except pika_errors.UnroutableError:  # returned: no queue bound, nobody listening
+                return False
         return True
 
     def pump(self, timeout: float = 0.0) -> None:

@@ -1,0 +1,96 @@
+// The Stop button of one training: inline confirmation, an optimistic "stop requested…", then
+// the command's fate from `state.commands`, then how the training ended.
+import { button, h, inlineConfirm, listen, setAttr, setText, show } from "./dom.js";
+import { isLive, knownCommandIds, stopView } from "./state.js";
+
+/** This viewer's stop UI state for a training, created on first use. */
+function stopEntry(ui, trainingId) {
+  let entry = ui.stops.get(trainingId);
+  if (!entry) {
+    entry = { confirming: false, request: null };
+    ui.stops.set(trainingId, entry);
+  }
+  return entry;
+}
+
+export function createStopControl(ctx, trainingId) {
+  const { ui, signal } = ctx;
+  let training = null;
+
+  const request = (afterEpoch) => {
+    const entry = stopEntry(ui, trainingId);
+    entry.confirming = false;
+    entry.request = {
+      afterEpoch,
+      atMs: ctx.now(),
+      knownIds: training ? knownCommandIds(training, ctx.snapshot().commands) : [],
+    };
+    ctx.send({ action: "stop", training_id: trainingId, after_epoch: afterEpoch });
+    ctx.refresh();
+    ctx.redrawAfter(ctx.hintAfterMs());
+  };
+  const setConfirming = (confirming) => {
+    stopEntry(ui, trainingId).confirming = confirming;
+    ctx.refresh();
+  };
+
+  const stopButton = button(
+    { class: "dltrack-btn dltrack-btn-stop", testid: "stop-button", text: "■ Stop" },
+    () => {
+      setConfirming(true);
+      confirm.focusFirst();
+    },
+    signal,
+  );
+  const confirm = inlineConfirm({
+    testid: "stop-confirm",
+    signal,
+    actions: [
+      { label: "Stop now", testid: "stop-now", class: "dltrack-btn-danger", onClick: () => request(false) },
+      { label: "Stop after this epoch", testid: "stop-after-epoch", onClick: () => request(true) },
+      { label: "Cancel", testid: "stop-cancel", onClick: () => setConfirming(false) },
+    ],
+  });
+  listen(confirm.el, "keydown", (event) => {
+    if (event.key === "Escape") setConfirming(false);
+  }, signal);
+
+  const statusText = h("span", { class: "dltrack-stop-text" });
+  const hint = h("span", { class: "dltrack-stop-hint", hidden: true });
+  const status = h(
+    "div",
+    { class: "dltrack-stop-status", testid: "stop-status", role: "status", "aria-live": "polite", hidden: true },
+    [statusText, hint],
+  );
+  const el = h("div", { class: "dltrack-stop" }, [stopButton, confirm.el, status]);
+
+  function update(current, view) {
+    training = current;
+    const entry = ui.stops.get(trainingId) ?? { confirming: false, request: null };
+    const sv = stopView({
+      training: current,
+      commands: view.snap.commands,
+      request: entry.request,
+      localNowMs: view.localNow,
+      hintAfterMs: ctx.hintAfterMs(),
+    });
+    const live = isLive(current);
+    const confirming = entry.confirming && live && sv.canStop;
+    setAttr(stopButton, "title", `Stop training #${current.number}`);
+    show(stopButton, live && sv.canStop && !confirming);
+    confirm.set(confirming, `Stop training #${current.number}?`);
+    show(status, Boolean(sv.text));
+    setAttr(status, "data-phase", sv.phase);
+    setText(statusText, sv.text);
+    show(hint, Boolean(sv.hint));
+    setText(hint, sv.hint);
+  }
+
+  return { el, update };
+}
+
+/** Whether some stop of this viewer is still waiting for an answer (the clock must tick). */
+export function hasPendingStop(ui) {
+  for (const entry of ui.stops.values()) if (entry.request) return true;
+  return false;
+}

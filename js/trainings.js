@@ -1,0 +1,126 @@
+// The trainings list (history): one row per training, newest first. Rows are keyed by training
+// id and only rewritten when what they show changed.
+import { h, listen, reconcile, setAttr, setText, show, toggleClass } from "./dom.js";
+import { formatAbsolute, formatDuration, formatMetric, formatRelative } from "./format.js";
+import { endNote, mainMetric, summaryLogs } from "./state.js";
+
+const COLUMNS = ["", "#", "Status", "Started", "Duration", "Epochs", "loss", "metric", "Notes"];
+
+/** Seconds the training has run: to its end, its last sign of life, or now. */
+export function trainingDuration(training, kernelNow) {
+  if (!training.started_at) return null;
+  const end =
+    training.ended_at ?? (training.status === "running" ? kernelNow : training.last_seen ?? kernelNow);
+  return Math.max(0, end - training.started_at);
+}
+
+function metricCell(logs, name) {
+  if (!name || !Object.hasOwn(logs, name)) return "";
+  const val = `val_${name}`;
+  const twin = Object.hasOwn(logs, val) ? ` / val ${formatMetric(logs[val])}` : "";
+  return `${formatMetric(logs[name])}${twin}`;
+}
+
+/** The texts of one row, in column order after the checkbox. */
+export function rowTexts(training, kernelNow, main) {
+  const logs = summaryLogs(training);
+  const planned = training.epochs_planned ?? "?";
+  return [
+    `#${training.number}`,
+    training.status,
+    formatRelative(training.started_at, kernelNow),
+    formatDuration(trainingDuration(training, kernelNow)),
+    `${training.epochs_done} / ${planned}`,
+    metricCell(logs, "loss"),
+    metricCell(logs, main),
+    endNote(training),
+  ];
+}
+
+function createRow(ctx, training) {
+  const { ui, signal } = ctx;
+  const id = training.training_id;
+  const checkbox = h("input", { type: "checkbox", class: "dltrack-compare", testid: "compare-checkbox" });
+  const cells = COLUMNS.slice(1).map(() => h("td"));
+  const pill = h("span", { class: "dltrack-pill" });
+  cells[1].append(pill);
+  const el = h("tr", { testid: "training-row", tabindex: 0 }, [h("td", { class: "dltrack-cell-check" }, [checkbox]), ...cells]);
+  const select = () => {
+    ui.selectedId = id;
+    ctx.refresh();
+  };
+  listen(checkbox, "click", (event) => event.stopPropagation(), signal);
+  listen(checkbox, "change", () => {
+    if (checkbox.checked) ui.compare.add(id);
+    else ui.compare.delete(id);
+    ctx.refresh();
+  }, signal);
+  listen(el, "click", select, signal);
+  listen(el, "keydown", (event) => {
+    if (event.target !== el || (event.key !== "Enter" && event.key !== " ")) return;
+    event.preventDefault();
+    select();
+  }, signal);
+  return { el, checkbox, cells, pill, signature: "" };
+}
+
+function updateRow(row, training, { kernelNow, main, selected, compared }) {
+  const texts = rowTexts(training, kernelNow, main);
+  const signature = `${texts.join("\u0001")}|${selected}|${compared}`;
+  if (row.signature === signature) return;
+  row.signature = signature;
+  setAttr(row.el, "data-number", training.number);
+  setAttr(row.el, "data-status", training.status);
+  setAttr(row.el, "data-training-id", training.training_id);
+  setAttr(row.el, "aria-selected", String(selected));
+  toggleClass(row.el, "dltrack-selected", selected);
+  setAttr(row.checkbox, "aria-label", `Compare training #${training.number}`);
+  if (row.checkbox.checked !== compared) row.checkbox.checked = compared;
+  texts.forEach((text, i) => {
+    if (i === 1) {
+      setText(row.pill, text);
+      setAttr(row.pill, "class", `dltrack-pill dltrack-status-${text}`);
+    } else {
+      setText(row.cells[i], text);
+    }
+  });
+  setAttr(row.cells[2], "title", formatAbsolute(training.started_at));
+  setAttr(row.cells[7], "title", texts[7] || null);
+}
+
+export function createTrainingsTable(ctx) {
+  const heads = COLUMNS.map((label) => h("th", { scope: "col", text: label }));
+  const body = h("tbody");
+  const table = h("table", { class: "dltrack-table dltrack-trainings", testid: "trainings-table" }, [
+    h("thead", {}, [h("tr", {}, heads)]),
+    body,
+  ]);
+  const count = h("span", { class: "dltrack-count" });
+  const empty = h("p", { class: "dltrack-empty", text: "No trainings yet for this model.", hidden: true });
+  const el = h("section", { class: "dltrack-history" }, [
+    h("h3", { class: "dltrack-section-title" }, ["Trainings ", count]),
+    h("div", { class: "dltrack-scroll" }, [table]),
+    empty,
+  ]);
+  const rows = new Map();
+
+  function update(view, selectedId) {
+    const { trainings } = view.snap;
+    const names = trainings.flatMap((t) => Object.keys(summaryLogs(t)));
+    const main = mainMetric(names);
+    setText(heads[7], main ?? "");
+    setText(count, `(${trainings.length})`);
+    show(table, trainings.length > 0);
+    show(empty, trainings.length === 0);
+    const { compare } = ctx.ui;
+    reconcile(body, rows, trainings, (t) => t.training_id, (t) => createRow(ctx, t), (row, t) =>
+      updateRow(row, t, {
+        kernelNow: view.kernelNow,
+        main,
+        selected: t.training_id === selectedId,
+        compared: compare.has(t.training_id),
+      }),
+    );
+  }
+  return { el, update };
+}

@@ -1,0 +1,428 @@
+"""The `dltrack` command, run as a separate process against the embedded backend."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dltrack.keys import is_model_key, new_model_key
+from tests.helpers import (
+    JsonViewer,
+    epochs,
+    run_cli,
+    start_training,
+    trainings,
+    wait_for_status,
+    wait_until,
+)
+
+
+def create(name: str = "digits cnn") -> str:
+    result = run_cli("models", "create", name)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def models_json() -> list[dict[str, Any]]:
+    result = run_cli("models", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *says: str) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("dltrack: error: ")
+    for text in says:
+        assert text in lines[0]
+    return lines[0]
+
+
+# -- models -----------------------------------------------------------------------------------
+
+
+def test_models_create_prints_the_key_alone_on_its_last_line() -> None:
+    result = run_cli("models", "create", "digits cnn")
+    assert result.returncode == 0
+    assert result.stderr == ""
+    last = result.stdout.splitlines()[-1]
+    assert is_model_key(last)
+    assert last == last.strip()
+    (model,) = models_json()
+    assert model == {
+        "key": last,
+        "name": "digits cnn",
+        "created_at": model["created_at"],
+        "train_count": 0,
+    }
+
+
+def test_models_create_json() -> None:
+    result = run_cli("models", "create", "--json", "  spaced name  ")
+    assert result.returncode == 0
+    model = json.loads(result.stdout)
+    assert is_model_key(model["key"])
+    assert model["name"] == "spaced name"
+    assert models_json() == [model]
+
+
+def test_models_list_rename_delete() -> None:
+    assert models_json() == []
+    assert "no models yet" in run_cli("models", "list").stdout
+    a, b = create("first"), create("second")
+    assert [(m["key"], m["name"]) for m in models_json()] == [(a, "first"), (b, "second")]
+    text = run_cli("models", "list").stdout
+    assert a in text and "second" in text
+
+    result = run_cli("models", "rename", a, "first, renamed")
+    assert result.returncode == 0, result.stderr
+    assert "renamed 'first' to 'first, renamed'" in result.stdout
+    assert [(m["key"], m["name"]) for m in models_json()] == [
+        (a, "first, renamed"),
+        (b, "second"),
+    ]
+
+    result = run_cli("models", "delete", b)
+    assert result.returncode == 0, result.stderr
+    assert "deleted model 'second'" in result.stdout
+    assert [m["key"] for m in models_json()] == [a]
+
+
+# -- bad input: one line, non-zero, nothing changed -------------------------------------------
+
+
+@pytest.fixture
+def existing() -> Iterator[str]:
+    """A model that the bad commands must leave exactly as it is."""
+    key = create("keep me")
+    before = models_json()
+    yield key
+    assert models_json() == before
+
+
+UNKNOWN = new_model_key()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("trainings", UNKNOWN),
+        ("trainings", UNKNOWN, "--json"),
+        ("trainings", "delete", UNKNOWN, "1"),
+        ("show", UNKNOWN, "1"),
+        ("models", "delete", UNKNOWN),
+        ("models", "rename", UNKNOWN, "new name"),
+        ("watch", UNKNOWN, "--timeout", "1"),
+        ("stop", UNKNOWN),
+    ],
+)
+def test_unknown_key(existing: str, args: tuple[str, ...]) -> None:
+    result = run_cli(*args)
+    assert_one_line_error(result, "no model with key", "dltrack models create")
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize(
+    "key, command",
+    [
+        ("bad key!", ("trainings",)),
+        ("short", ("show", "KEY", "1")),
+        ("a.b.c.d.e.f.g.h.i.j.k.l", ("models", "delete")),
+        ("x" * 65, ("watch",)),
+        ("with/slash/0123456789abcdef", ("stop",)),
+        ("#all-the-things-0123456789", ("trainings", "delete", "KEY", "1")),
+    ],
+)
+def test_illegal_key(existing: str, key: str, command: tuple[str, ...]) -> None:
+    args = [key if a == "KEY" else a for a in command]
+    if "KEY" not in command:
+        args.append(key)
+    assert_one_line_error(run_cli(*args), "is not a model key")
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (("models", "list", "--store", "bogus://x"), "store URL 'bogus://x'"),
+        (("models", "create", "m", "--store", "amqp://host/"), "store URL"),
+        (("models", "list", "--store", "sqlite://relative.db"), "sqlite:///absolute/path.db"),
+        (("trainings", "KEY", "--broker", "http://host"), "broker URL"),
+        (("trainings", "KEY", "--broker", "amqp://u:hunter2@host:port/"), "invalid port"),
+        (("watch", "KEY", "--broker", "amqp://u:hunter2/@host/"), "broker URL"),
+        (("stop", "KEY", "--store", "firestore://"), "firestore://PROJECT_ID"),
+    ],
+)
+def test_malformed_urls(existing: str, args: tuple[str, ...], says: str) -> None:
+    args = tuple(existing if a == "KEY" else a for a in args)
+    line = assert_one_line_error(run_cli(*args), says)
+    assert "hunter2" not in line
+
+
+def test_malformed_url_in_the_environment(existing: str) -> None:
+    result = run_cli("models", "list", DLTRACK_STORE_URL="amqp://u:hunter2@host/")
+    line = assert_one_line_error(result, "store URL")
+    assert "hunter2" not in line
+
+
+def test_unwritable_home(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    home = str(blocker / "home")
+    for args in (("models", "create", "m"), ("models", "list")):
+        assert_one_line_error(run_cli(*args, DLTRACK_HOME=home), "DLTRACK_HOME")
+
+
+def test_stop_with_nothing_running(existing: str) -> None:
+    result = run_cli("stop", existing, "--timeout", "10")
+    assert_one_line_error(result, "no training of this key is running")
+    assert result.returncode == 1
+
+
+@pytest.mark.parametrize("number", ["7", "0", "-1", "abc", "#9", "0123456789abcdef"])
+def test_trainings_delete_bad_number(existing: str, number: str) -> None:
+    assert_one_line_error(
+        run_cli("trainings", "delete", existing, number), "has no training", repr(number)
+    )
+    assert_one_line_error(run_cli("show", existing, number), "has no training")
+
+
+def test_bad_arguments(existing: str) -> None:
+    assert_one_line_error(run_cli("trainings", existing, "extra"), "usage: dltrack trainings")
+    assert_one_line_error(run_cli("models", "create", "   "), "a model name must be")
+    assert_one_line_error(run_cli("models", "rename", existing, ""), "a model name must be")
+    assert_one_line_error(run_cli("models", "create", "n" * 201), "a model name must be")
+
+
+# -- trainings recorded by a real fit ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A store holding two finished trainings of one model (trained once for the module)."""
+    from dltrack import Tracker, create_model
+    from tests.helpers import tiny_data, tiny_model
+
+    home = tmp_path_factory.mktemp("recorded")
+    url = f"sqlite://{home}/store.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DLTRACK_HOME", str(home))  # the spool, too, stays in here
+        key = create_model("recorded", store=url).key
+        x, y = tiny_data(64)
+        model = tiny_model()
+        histories = [
+            model.fit(
+                x,
+                y,
+                epochs=epochs,
+                batch_size=16,
+                validation_split=0.25,
+                callbacks=[Tracker(key, broker=url, store=url, params={"run": run})],
+                verbose=0,
+            ).history
+            for run, epochs in ((1, 2), (2, 3))
+        ]
+    yield {"url": url, "key": key, "histories": histories}
+
+
+@pytest.mark.slow
+def test_trainings_json(recorded: dict[str, Any]) -> None:
+    result = run_cli("trainings", recorded["key"], "--json", "--store", recorded["url"])
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["model"]["name"] == "recorded"
+    assert data["model"]["train_count"] == 2
+    assert [t["number"] for t in data["trainings"]] == [1, 2]
+    for t, history in zip(data["trainings"], recorded["histories"], strict=True):
+        assert t["status"] == "completed"
+        assert [e["logs"] for e in t["epochs"]] == [
+            {k: v[i] for k, v in history.items()} for i in range(len(history["loss"]))
+        ]
+    assert data["trainings"][1]["params"]["run"] == 2
+
+
+@pytest.mark.slow
+def test_trainings_text_and_csv(recorded: dict[str, Any]) -> None:
+    text = run_cli("trainings", recorded["key"], "--store", recorded["url"]).stdout
+    lines = text.splitlines()
+    assert lines[0] == "recorded  (2 trainings)"
+    assert lines[1].startswith("#1   completed   2/2 epochs")
+    assert lines[2].startswith("#2   completed   3/3 epochs")
+
+    result = run_cli("trainings", recorded["key"], "--csv", "--store", recorded["url"])
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 5  # 2 + 3 epochs
+    assert list(rows[0])[:4] == ["training", "training_id", "status", "epoch"]
+    last = recorded["histories"][1]
+    assert float(rows[-1]["val_loss"]) == last["val_loss"][-1]
+    assert (rows[-1]["training"], rows[-1]["epoch"]) == ("2", "2")
+
+
+@pytest.mark.slow
+def test_show(recorded: dict[str, Any]) -> None:
+    result = run_cli("show", recorded["key"], "#2", "--json", "--store", recorded["url"])
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["number"] == 2
+    assert len(shown["epochs"]) == 3
+    by_id = run_cli("show", recorded["key"], shown["training_id"], "--store", recorded["url"])
+    assert by_id.returncode == 0
+    text = by_id.stdout
+    assert text.startswith(f"recorded #2 ({shown['training_id']}) completed")
+    assert "epoch    3  " in text  # 1-based, as Keras prints them
+    assert "val_loss" in text
+
+
+@pytest.mark.slow
+def test_trainings_delete(recorded: dict[str, Any], tmp_path: Path) -> None:
+    import shutil
+
+    # Work on a copy: the module's store is shared.
+    db = tmp_path / "copy.db"
+    shutil.copy(recorded["url"].removeprefix("sqlite://"), db)
+    url = f"sqlite://{db}"
+    result = run_cli("trainings", "delete", recorded["key"], "1", "--store", url)
+    assert result.returncode == 0, result.stderr
+    assert "deleted training #1 of 'recorded'" in result.stdout
+    data = json.loads(run_cli("trainings", recorded["key"], "--json", "--store", url).stdout)
+    assert [t["number"] for t in data["trainings"]] == [2]
+    # Numbers are never reused.
+    assert data["model"]["train_count"] == 2
+
+
+# -- the real thing: a training process, viewers, and stops from other processes --------------
+
+
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started; killed if still running when it ends."""
+    started: list[Any] = []
+    yield started
+    for child in started:
+        if isinstance(child, subprocess.Popen):
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+        else:
+            child.kill()
+
+
+def running_training(key: str, number: int, min_epochs: int = 0, timeout: float = 90.0) -> Any:
+    def ready() -> Any:
+        for t in trainings(key):
+            if t.number == number and t.status == "running" and t.epochs_done >= min_epochs:
+                return t
+        return None
+
+    return wait_until(ready, timeout, f"training #{number} running with {min_epochs}+ epochs")
+
+
+@pytest.mark.slow
+def test_viewers_and_a_stop_across_processes(model_key: str, children: list[Any]) -> None:
+    early = [JsonViewer(model_key, "--until-end", "--timeout", "180") for _ in range(2)]
+    children.extend(early)
+    for viewer in early:  # subscribed before the training starts
+        wait_until(viewer.latest, 30, "a first snapshot from an early viewer")
+
+    child = start_training(model_key, epochs=40, step_delay=0.03)
+    children.append(child)
+    t = running_training(model_key, 1, min_epochs=1)
+
+    late = JsonViewer(model_key, "--until-end", "--timeout", "180")
+    children.append(late)
+    epochs_before = t.epochs_done
+
+    def caught_up() -> Any:
+        for _, snap in late.all():
+            view = late.training(snap, t.training_id)
+            if view and view["current"] and view["current"]["step"] > 0:
+                return view
+        return None
+
+    # A late viewer shows the running epoch and step straight away (heartbeat + progress),
+    # and the epochs finished before it joined (from the store).
+    view = wait_until(caught_up, 5, "the late viewer to show the current epoch and step")
+    assert view["current"]["epoch"] >= epochs_before
+    assert len(view["epochs"]) >= epochs_before
+    assert view["number"] == 1
+
+    result = run_cli("stop", model_key)
+    assert result.returncode == 0, result.stderr
+    assert "acknowledged" in result.stdout
+    assert child.wait(60) == 0
+
+    t = wait_for_status(model_key, 1, ("stopped",), 10)
+    assert t.epochs_done < 40
+    assert t.stop["kind"] == "stop"
+    assert "dltrack stop" in t.stop["sender"]
+    assert t.stop["epoch"] == t.epochs_done - 1
+    assert isinstance(t.stop["step"], int) and t.stop["step"] >= 1
+    stored = {e.epoch for e in epochs(model_key, t.training_id)}
+    assert stored == set(range(t.epochs_done))
+
+    for viewer in [*early, late]:
+        code, err = viewer.wait(30)
+        assert code == 0, err
+        assert "Traceback" not in err
+        final = viewer.training(viewer.latest(), t.training_id)
+        assert final is not None
+        assert final["status"] == "stopped"
+        assert final["stop"]["epoch"] == t.stop["epoch"]
+        assert final["stop"]["step"] == t.stop["step"]
+    for viewer in early:
+        assert viewer.epochs_seen(t.training_id) == stored
+
+
+@pytest.mark.slow
+def test_stop_after_epoch_across_processes(model_key: str, children: list[Any]) -> None:
+    child = start_training(model_key, epochs=40, step_delay=0.03)
+    children.append(child)
+    running_training(model_key, 1, min_epochs=1)
+    result = run_cli("stop", model_key, "--after-epoch", "--wait")
+    assert result.returncode == 0, result.stderr
+    assert "stop acknowledged: the training stops after this epoch" in result.stdout
+    assert "training #1 stopped at epoch" in result.stdout
+    assert child.wait(60) == 0
+    t = wait_for_status(model_key, 1, ("stopped",), 10)
+    assert t.stop["kind"] == "stop_after_epoch"
+    assert t.epochs_done < 40
+    records = epochs(model_key, t.training_id)
+    assert [r.steps for r in records] == [90] * len(records)  # every epoch whole
+    assert t.stop["step"] == 90
+
+
+@pytest.mark.slow
+def test_two_trainings_of_one_key_are_told_apart(model_key: str, children: list[Any]) -> None:
+    first = start_training(model_key, epochs=60, step_delay=0.03)
+    children.append(first)
+    running_training(model_key, 1)
+    second = start_training(model_key, epochs=60, step_delay=0.03)
+    children.append(second)
+    two = running_training(model_key, 2)
+    one = running_training(model_key, 1)
+    assert one.training_id != two.training_id
+
+    result = run_cli("stop", model_key, "--training", "2")
+    assert result.returncode == 0, result.stderr
+    assert "acknowledged" in result.stdout
+    assert second.wait(60) == 0
+    assert wait_for_status(model_key, 2, ("stopped",), 10).training_id == two.training_id
+    assert first.poll() is None  # the other one trains on
+    assert {t.number: t.status for t in trainings(model_key)}[1] == "running"
+
+    result = run_cli("stop", model_key, "--training", one.training_id)
+    assert result.returncode == 0, result.stderr
+    assert first.wait(60) == 0
+    assert wait_for_status(model_key, 1, ("stopped",), 10).stop["kind"] == "stop"
+
+    # Nothing runs any more: a stop now reaches nobody, and says so.
+    result = run_cli("stop", model_key, "--training", "1")
+    assert_one_line_error(result)

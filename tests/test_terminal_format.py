@@ -1,0 +1,226 @@
+"""The terminal viewer's pure formatting: bars, durations, rates, metric lists."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from dltrack import terminal_format as fmt
+from dltrack.terminal_view import JsonLinesView, TerminalView
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (None, "--:--"),
+        (-1, "--:--"),
+        (0, "00:00"),
+        (5.9, "00:05"),
+        (65, "01:05"),
+        (3599, "59:59"),
+        (3600, "1:00:00"),
+        (90061, "25:01:01"),
+    ],
+)
+def test_duration(seconds: float | None, text: str) -> None:
+    assert fmt.duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    "rate, text",
+    [(None, "?it/s"), (0, "?it/s"), (12.345, "12.35it/s"), (1, "1.00it/s"), (0.25, "4.00s/it")],
+)
+def test_rate(rate: float | None, text: str) -> None:
+    assert fmt.rate(rate) == text
+
+
+def test_logs_put_each_val_metric_after_its_train_twin() -> None:
+    text = fmt.logs({"val_loss": 0.5, "accuracy": 0.9, "loss": 0.4, "val_accuracy": 0.8})
+    assert text == "accuracy 0.9 · val_accuracy 0.8 · loss 0.4 · val_loss 0.5"
+    assert fmt.logs({"a": 1, "b": 2, "c": 3}, limit=2) == "a 1 · b 2"
+    assert fmt.logs({}) == ""
+    assert fmt.logs({"loss": 0.123456789}) == "loss 0.1235"
+
+
+@pytest.mark.parametrize("steps", [1, 7, 10, 90])
+def test_bar_fills_in_proportion(steps: int) -> None:
+    bars = [fmt.bar(step, steps, width=30) for step in range(steps + 1)]
+    for b in bars:
+        assert len(b) == 30 and set(b) <= {"█", "░"}
+    filled = [b.count("█") for b in bars]
+    assert filled[0] == 0 and filled[-1] == 30
+    assert filled == sorted(filled)
+    assert fmt.bar(steps * 2, steps) == "█" * fmt.BAR_WIDTH  # never overflows
+
+
+def test_bar_with_unknown_steps_bounces() -> None:
+    positions = [fmt.bar(step, None, width=5).index("█") for step in range(12)]
+    assert positions == [0, 1, 2, 3, 4, 3, 2, 1, 0, 1, 2, 3]
+    assert all(len(fmt.bar(s, None, width=5)) == 5 for s in range(12))
+    assert fmt.bar(3, None, width=1) == "█"
+
+
+def test_epoch_label_is_one_based() -> None:
+    assert fmt.epoch_label(0, 10) == "Epoch 1/10"
+    assert fmt.epoch_label(4, None) == "Epoch 5"
+
+
+def training(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "training_id": "0123456789abcdef",
+        "number": 2,
+        "status": "running",
+        "started_at": 1000.0,
+        "ended_at": None,
+        "epochs_planned": 5,
+        "epochs_done": 1,
+        "final_logs": {"loss": 0.5},
+        "stop": None,
+        "reason": None,
+        "epochs": [
+            {
+                "epoch": 0,
+                "logs": {"loss": 0.5},
+                "steps": 10,
+                "started_at": 1000.0,
+                "ended_at": 1012.0,
+            }
+        ],
+        "current": {
+            "epoch": 1,
+            "step": 5,
+            "steps": 10,
+            "logs": {"loss": 0.45},
+            "epoch_started_at": 1012.0,
+            "rate": 2.5,
+        },
+    }
+    base.update(fields)
+    return base
+
+
+def test_progress_line() -> None:
+    line = fmt.progress_line(training(), now=1014.0)
+    assert line.startswith("#2 Epoch 2/5 ")
+    assert "5/10" in line
+    assert "[00:02<00:02, 2.50it/s]" in line  # 5 steps left at 2.5 it/s
+    assert "loss 0.45" in line
+
+
+def test_progress_line_unknown_steps_and_rate() -> None:
+    current = {
+        "epoch": 0,
+        "step": 7,
+        "steps": None,
+        "logs": {},
+        "epoch_started_at": 1.0,
+        "rate": None,
+    }
+    line = fmt.progress_line(training(number=None, current=current, epochs_planned=None), now=2.0)
+    assert line.startswith("#? Epoch 1 ")
+    assert " 7 [00:01<--:--, ?it/s]" in line
+
+
+def test_epoch_line() -> None:
+    t = training()
+    line = fmt.epoch_line(t, t["epochs"][0])  # type: ignore[index]
+    assert line == f"#2 Epoch 1/5 {'█' * 30} 10/10 [00:12] loss 0.5"
+    bare = fmt.epoch_line(t, {"epoch": 3, "logs": {}})
+    assert "done [--:--]" in bare
+
+
+def test_training_summary_explains_how_it_ended() -> None:
+    stop = {"sender": "ana@laptop (dltrack stop)", "epoch": 1, "step": 5}
+    stopped = fmt.training_summary(
+        training(status="stopped", stop=stop, ended_at=1075.0), now=5000.0
+    )
+    assert "stopped" in stopped
+    assert "01:15" in stopped
+    assert "(stopped by ana@laptop (dltrack stop) at epoch 2, step 5)" in stopped
+    failed = fmt.training_summary(
+        training(status="failed", reason="an exception escaped fit()"), now=1010.0
+    )
+    assert "(an exception escaped fit())" in failed
+    done = fmt.training_summary(training(status="completed", reason="ignored"), now=1010.0)
+    assert "ignored" not in done
+    assert "1/5 epochs" in done
+
+
+def test_where() -> None:
+    assert fmt.where({"epoch": 0, "step": 3}) == " at epoch 1, step 3"
+    assert fmt.where({"epoch": 2, "step": None}) == " at epoch 3"
+    assert fmt.where({}) == ""
+
+
+def test_sparkline() -> None:
+    assert fmt.sparkline([]) == ""
+    assert fmt.sparkline([1.0, 1.0]) == "▁▁"
+    assert fmt.sparkline([0.0, 0.5, 1.0]) == "▁▄█"
+    long = fmt.sparkline([float(i) for i in range(1000)], width=40)
+    assert len(long) == 40
+    assert long[0] == "▁" and long[-1] in "▇█"
+
+
+# -- the views fed by snapshots ---------------------------------------------------------------
+
+
+def snapshot(
+    *trainings: dict[str, object], commands: list[dict[str, object]] | None = None
+) -> dict[str, object]:
+    return {
+        "model": {"name": "digits"},
+        "connection": {"status": "live", "broker": "amqp://ana:***@host/"},
+        "error": None,
+        "now": 1014.0,
+        "trainings": list(trainings),
+        "commands": commands or [],
+    }
+
+
+def test_terminal_view_prints_each_epoch_and_event_once() -> None:
+    out = io.StringIO()
+    view = TerminalView(out=out, live=False)
+    running = training()
+    view.update(snapshot(running))
+    view.update(snapshot(running))
+    command = {"id": "c1", "kind": "stop", "state": "sent", "detail": ""}
+    view.update(snapshot(running, commands=[command]))
+    view.update(snapshot(running, commands=[{**command, "state": "acknowledged"}]))
+    ended = training(
+        status="stopped",
+        stop={"sender": "me", "epoch": 1, "step": 5},
+        current=None,
+        epochs=[*running["epochs"], {"epoch": 1, "logs": {"loss": 0.4}, "steps": 5}],  # type: ignore[misc]
+    )
+    view.update(snapshot(ended, commands=[{**command, "state": "acknowledged"}]))
+    view.close()
+    text = out.getvalue()
+    lines = text.splitlines()
+    assert lines[0] == "digits  ·  live  ·  amqp://ana:***@host/"
+    assert text.count("Epoch 1/5") == 1
+    assert text.count("Epoch 2/5") == 1
+    assert text.count("stop requested…") == 1
+    assert text.count("stop acknowledged by the training") == 1
+    assert "(stopped by me at epoch 2, step 5)" in lines[-1]
+    assert "\r" not in text  # piped: no redrawn line
+
+
+def test_terminal_view_redraws_the_live_line_on_a_terminal() -> None:
+    out = io.StringIO()
+    view = TerminalView(out=out, live=True)
+    view.update(snapshot(training()))
+    assert out.getvalue().endswith(fmt.progress_line(training(), 1014.0))
+    assert "\r\x1b[2K" in out.getvalue()
+
+
+def test_json_lines_view() -> None:
+    import json
+
+    out = io.StringIO()
+    view = JsonLinesView(out=out)
+    view.update(snapshot(training()))
+    view.update(snapshot())
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert json.loads(lines[0])["trainings"][0]["number"] == 2
