@@ -75,5 +75,6 @@ def describe() -> dict[str, Any]:
         "pika": _version("pika"),
         "tqdm": _version("tqdm"),
         "mlflow": _version("mlflow"),
+        "tensorboard": _version("tensorboard"),
         "rabbitmq": rabbitmq_version(),
     }

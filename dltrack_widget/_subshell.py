@@ -12,7 +12,7 @@ runs after the training ended. The routes, best first:
    its own comm subshell. We create one subshell per kernel and pin the widget's comm to it,
    so front-end messages are handled on that thread while a cell runs, whatever the front end
    (JupyterLab, Notebook 7, VS Code: none needs to know about subshells).
-2. **the front end's subshell** — on ipykernel 7.0–7.3 (no per-comm routing) JupyterLab and
+2. **the front end's subshell** — on ipykernel 7.0 to 7.3 (no per-comm routing) JupyterLab and
    Notebook ≥ 4.4/7.4 send comm messages over a subshell of their own by default
    (`commsOverSubshells`), which the kernel honours. We cannot see that from here until a
    message arrives, so `confirm_route` upgrades the route when one is handled off the main
@@ -112,7 +112,7 @@ def _create_subshell(channel_thread: Any, manager: Any) -> str | None:
     def run() -> None:
         try:
             result.set_result(create())
-        except BaseException as exc:  # handed to the waiting thread
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             result.set_exception(exc)
 
     channel_thread.io_loop.add_callback(run)

@@ -315,8 +315,17 @@ def children() -> Iterator[list[subprocess.Popen[str]]]:
             child.kill()
 
 
-def running_training(key: str, number: int, min_epochs: int = 0, timeout: float = 90.0) -> Any:
+def running_training(
+    key: str,
+    number: int,
+    child: subprocess.Popen[str],
+    min_epochs: int = 0,
+    timeout: float = 90.0,
+) -> Any:
     def ready() -> Any:
+        if child.poll() is not None:
+            _, err = child.communicate()
+            raise AssertionError(f"the training process exited ({child.returncode}):\n{err}")
         for t in trainings(key):
             if t.number == number and t.status == "running" and t.epochs_done >= min_epochs:
                 return t
@@ -334,7 +343,7 @@ def test_viewers_and_a_stop_across_processes(model_key: str, children: list[Any]
 
     child = start_training(model_key, epochs=40, step_delay=0.03)
     children.append(child)
-    t = running_training(model_key, 1, min_epochs=1)
+    t = running_training(model_key, 1, child, min_epochs=1)
 
     late = JsonViewer(model_key, "--until-end", "--timeout", "180")
     children.append(late)
@@ -385,7 +394,7 @@ def test_viewers_and_a_stop_across_processes(model_key: str, children: list[Any]
 def test_stop_after_epoch_across_processes(model_key: str, children: list[Any]) -> None:
     child = start_training(model_key, epochs=40, step_delay=0.03)
     children.append(child)
-    running_training(model_key, 1, min_epochs=1)
+    running_training(model_key, 1, child, min_epochs=1)
     result = run_cli("stop", model_key, "--after-epoch", "--wait")
     assert result.returncode == 0, result.stderr
     assert "stop acknowledged: the training stops after this epoch" in result.stdout
@@ -403,11 +412,11 @@ def test_stop_after_epoch_across_processes(model_key: str, children: list[Any]) 
 def test_two_trainings_of_one_key_are_told_apart(model_key: str, children: list[Any]) -> None:
     first = start_training(model_key, epochs=60, step_delay=0.03)
     children.append(first)
-    running_training(model_key, 1)
+    running_training(model_key, 1, first)
     second = start_training(model_key, epochs=60, step_delay=0.03)
     children.append(second)
-    two = running_training(model_key, 2)
-    one = running_training(model_key, 1)
+    two = running_training(model_key, 2, second)
+    one = running_training(model_key, 1, first)
     assert one.training_id != two.training_id
 
     result = run_cli("stop", model_key, "--training", "2")

@@ -20,6 +20,8 @@ def test_model_keys_are_long_random_and_safe() -> None:
         assert len(key) * math.log2(64) >= 120
         # routing keys split on '.', match '*' and '#'; Firestore paths split on '/'
         assert not set(key) & set("./*#%?&=+ ")
+        # command lines would take a leading '-' for an option
+        assert not key.startswith("-")
 
 
 def test_training_ids() -> None:

@@ -512,11 +512,13 @@ def test_store_down_then_back_loses_no_epoch(tmp_path: Path, model_key: str) -> 
     )
     store.close()
     written, left = api.sync_spool(store=store_url)
-    assert (written, left) == (5, 0)  # start, 3 epochs, end
+    assert left == 0
+    assert written >= 5  # at least the start, 3 epochs and the end
     store = open_store(store_url)
     try:
         (t,) = store.list_trainings(model_key)
         assert t.status == "completed"
+        assert t.epochs_done == 3
         assert [e.logs for e in store.list_epochs(model_key, t.training_id)] == [
             {k: v[i] for k, v in history.history.items()} for i in range(3)
         ]

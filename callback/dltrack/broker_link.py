@@ -15,10 +15,10 @@ import types
 from typing import Any
 
 from .backends import open_broker
-from .backoff import Backoff
+from .backoff import LIVE_RECONNECT_CAP_S, Backoff
 from .broker import Broker, Feed
 from .config import mask_url
-from .errors import BackendError, DltrackError
+from .errors import BackendError, ConfigError, DltrackError
 from .protocol import (
     ACK,
     HEARTBEAT,
@@ -51,7 +51,7 @@ class BrokerLink:
         self.session = session
         self.broker: Broker | None = None
         self.commands: Feed | None = None
-        self.backoff = Backoff()
+        self.backoff = Backoff(cap=LIVE_RECONNECT_CAP_S)
         self.seq = 0
         self.sent_progress: tuple[int, int] | None = None
         self.progress_at = 0.0
@@ -71,7 +71,7 @@ class BrokerLink:
             self.commands = self.broker.listen_commands(s.model_key, s.training_id)
         except DltrackError as exc:
             self._disconnect()
-            delay = self.backoff.failed()
+            delay = self.backoff.failed(final=isinstance(exc, ConfigError))
             s.notice(
                 "broker",
                 f"dltrack: live updates paused, broker {mask_url(s.settings.broker_url)} "

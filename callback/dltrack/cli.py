@@ -301,3 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE if isinstance(exc, (ConfigError, UnknownModelError)) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+
+
+if __name__ == "__main__":  # `python -m dltrack.cli …`, where the `dltrack` script is not on PATH
+    raise SystemExit(main())

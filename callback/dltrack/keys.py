@@ -17,7 +17,10 @@ _TRAINING_ID = re.compile(r"[0-9a-f]{16}")
 
 def new_model_key() -> str:
     """Return a fresh, unguessable model key (128 random bits)."""
-    return secrets.token_urlsafe(16)
+    # Never a leading '-': command lines (argparse, the magic) would read it as an option.
+    while (key := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return key
 
 
 def new_training_id() -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from .backends import open_store
 from .backoff import Backoff
 from .config import mask_url
-from .errors import BackendError, DltrackError, UnknownModelError
+from .errors import BackendError, ConfigError, DltrackError, UnknownModelError
 from .records import EpochRecord
 from .session import TrainingSession
 from .spool import Spool, SpoolRow, spool_path
@@ -197,7 +197,7 @@ class StoreWriter:
             except Exception:  # the connection is already broken
                 log.debug("closing a broken store", exc_info=True)
         self.store = None
-        self.backoff.failed()
+        self.backoff.failed(final=isinstance(exc, ConfigError))
         s.notice(
             "store",
             f"dltrack: store {mask_url(s.settings.store_url)} unavailable ({exc}); "

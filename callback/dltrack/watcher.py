@@ -21,9 +21,9 @@ from typing import Any
 from . import config
 from . import state as st
 from .backends import open_broker, open_store
-from .backoff import Backoff
+from .backoff import LIVE_RECONNECT_CAP_S, Backoff
 from .broker import Broker, Feed
-from .errors import BackendError, DltrackError, UnknownModelError
+from .errors import BackendError, ConfigError, DltrackError, UnknownModelError
 from .keys import check_model_key, check_training_id
 from .protocol import STOP, STOP_AFTER_EPOCH, Command, parse_update
 from .records import EpochRecord
@@ -225,7 +225,7 @@ class Watcher:
                 log.debug("store refresh failed: %s", exc)
                 self._close_quietly(store)
                 store = None
-                backoff.failed()
+                backoff.failed(final=isinstance(exc, ConfigError))
             except Exception:  # keep following the live feed regardless
                 log.exception("dltrack: store refresh failed")
             next_refresh = time.monotonic() + REFRESH_S
@@ -234,7 +234,7 @@ class Watcher:
     def _live_loop(self) -> None:
         broker: Broker | None = None
         feed: Feed | None = None
-        backoff = Backoff()
+        backoff = Backoff(cap=LIVE_RECONNECT_CAP_S)
         notified_version, notified_at = -1, 0.0
         while not self._closing.is_set():
             if broker is None and backoff.ready():
@@ -267,7 +267,7 @@ class Watcher:
             if not self._first_connect.is_set():
                 self._first_error = exc
                 self._first_connect.set()
-            backoff.failed()
+            backoff.failed(final=isinstance(exc, ConfigError))
             detail = str(exc)
             self._update(lambda s: st.with_connection(s, status="reconnecting", detail=detail))
             return None, None

@@ -10,6 +10,7 @@ Chromium is Debian's (`tools/setup.sh --test` installs it), driven through Playw
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -136,16 +137,15 @@ def notebook_page(
         context.close()
         for server in notebook.servers:
             _shut_down_kernels(server)
+            server.reset_settings()
 
 
 def _shut_down_kernels(server: JupyterServer) -> None:
     """Each test's kernel (TensorFlow loaded: hundreds of MB) goes when the test does."""
     for kernel in server.running_kernels():
         req = urllib.request.Request(server.api_url(f"api/kernels/{kernel['id']}"), method="DELETE")
-        try:
+        with contextlib.suppress(OSError):  # already gone
             urllib.request.urlopen(req, timeout=30).close()
-        except OSError:
-            pass  # already gone
 
 
 def open_notebook(
@@ -164,7 +164,8 @@ def open_notebook(
     relative = f"{kernel_name}/{kernel_name}.ipynb"
     server.write_notebook(relative, cells, kernel_name)
     page.servers.add(server)
-    return page.open(server.notebook_url(relative), lambda: server.kernel_ready(relative))
+    url = server.notebook_url(relative, workspace=kernel_name)
+    return page.open(url, lambda: server.kernel_ready(relative))
 
 
 def save_measurement(name: str, values: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ import nbformat
 from ipykernel.kernelspec import get_kernel_dict
 
 START_TIMEOUT_S = 120.0
+DISPLAY_NAME = "Python 3 (dltrack e2e)"  # short: a long one overflows the notebook toolbar
 
 # Settings every test server starts with (JupyterLab's user-settings format).
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -63,11 +64,8 @@ class JupyterServer:
     def start(self) -> JupyterServer:
         for sub in ("root", "data/kernels", "config", "runtime", "workspaces"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
+        self.reset_settings()
         settings_dir = self.base / "settings"
-        for plugin, values in SETTINGS.items():
-            path = settings_dir / f"{plugin}.jupyterlab-settings"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(values))
         env = {
             **os.environ,
             "JUPYTER_CONFIG_DIR": str(self.base / "config"),
@@ -146,6 +144,16 @@ class JupyterServer:
             self._log.close()
             self._log = None
 
+    def reset_settings(self) -> None:
+        """Back to the settings every test starts with (a test may switch the theme); the
+        server reads them from disk on each page load."""
+        settings_dir = self.base / "settings"
+        shutil.rmtree(settings_dir, ignore_errors=True)
+        for plugin, values in SETTINGS.items():
+            path = settings_dir / f"{plugin}.jupyterlab-settings"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
+
     def log_tail(self, chars: int = 4000) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-chars:]
@@ -157,10 +165,12 @@ class JupyterServer:
     def api_url(self, path: str) -> str:
         return f"{self.url}/{path}?token={self.token}"
 
-    def notebook_url(self, relative: str) -> str:
-        """The page that opens `relative` (a path under the root) in this server's app."""
-        route = "lab/tree" if self.app == "lab" else "notebooks"
-        return self.api_url(f"{route}/{relative}")
+    def notebook_url(self, relative: str, workspace: str) -> str:
+        """The page that opens `relative` (a path under the root) in this server's app; in
+        JupyterLab in its own `workspace`, so no tab of an earlier test is restored."""
+        if self.app == "lab":
+            return self.api_url(f"lab/workspaces/{workspace}/tree/{relative}")
+        return self.api_url(f"notebooks/{relative}")
 
     # -- content -----------------------------------------------------------------------------
 
@@ -172,7 +182,7 @@ class JupyterServer:
         # this interpreter.
         spec = get_kernel_dict()
         spec["argv"][0] = sys.executable
-        spec.update(display_name=f"dltrack e2e ({name})", env=env)
+        spec.update(display_name=DISPLAY_NAME, env=env)
         (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
         return name
 
@@ -182,7 +192,7 @@ class JupyterServer:
         nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
         nb.metadata["kernelspec"] = {
             "name": kernel_name,
-            "display_name": f"dltrack e2e ({kernel_name})",
+            "display_name": DISPLAY_NAME,
             "language": "python",
         }
         nb.metadata["language_info"] = {"name": "python"}

@@ -53,7 +53,7 @@ class NotebookPage:
         return self
 
     def cell(self, index: int) -> Locator:
-        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+        return self.page.locator(".jp-Notebook:visible .jp-Cell").nth(index)
 
     def prompt(self, index: int) -> Locator:
         return self.cell(index).locator(".jp-InputArea-prompt")
@@ -62,7 +62,8 @@ class NotebookPage:
         return self.cell(index).locator(".jp-OutputArea")
 
     def kernel_status(self) -> Locator:
-        return self.page.locator(".jp-Notebook-ExecutionIndicator")
+        # JupyterLab clones toolbar items into an overflow menu on narrow toolbars.
+        return self.page.locator(".jp-Notebook-ExecutionIndicator").first
 
     def wait_kernel_idle(self, timeout: int = UI_TIMEOUT_MS) -> None:
         expect(self.kernel_status()).to_have_attribute("data-status", "idle", timeout=timeout)
@@ -83,8 +84,14 @@ class NotebookPage:
     def use_theme(self, theme: str) -> None:
         """Settings → Theme → `theme`, through the menu bar."""
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Settings$")).click()
-        self.page.get_by_role("menuitem", name="Theme", exact=True).hover()
-        self.page.get_by_role("menuitem", name=theme, exact=True).click()
+        self.menu_item("Theme").hover()
+        self.menu_item(theme).click()
+
+    def menu_item(self, label: str) -> Locator:
+        exact = re.compile(f"^{re.escape(label)}$")
+        return self.page.locator(".lm-Menu-item:visible").filter(
+            has=self.page.locator(".lm-Menu-itemLabel", has_text=exact)
+        )
 
     # -- the widget --------------------------------------------------------------------------
 
