@@ -12,11 +12,10 @@ runs after the training ended. The routes, best first:
    its own comm subshell. We create one subshell per kernel and pin the widget's comm to it,
    so front-end messages are handled on that thread while a cell runs, whatever the front end
    (JupyterLab, Notebook 7, VS Code: none needs to know about subshells).
-2. **the front end's subshell** — on ipykernel 7.0 to 7.3 (no per-comm routing) JupyterLab and
-   Notebook ≥ 4.4/7.4 send comm messages over a subshell of their own by default
-   (`commsOverSubshells`), which the kernel honours. We cannot see that from here until a
-   message arrives, so `confirm_route` upgrades the route when one is handled off the main
-   thread.
+2. **the front end's subshell** — on ipykernel 7.0 to 7.3 (no per-comm routing) JupyterLab
+   ≥ 4.4 sends comm messages over a subshell of its own by default (`commsOverSubshells`),
+   which the kernel honours. We cannot see that from here until a message arrives, so
+   `confirm_route` upgrades the route when one is handled off the main thread.
 3. **interrupt** — otherwise (ipykernel 6, a front end without subshells, a kernel that is not
    ipykernel) the click waits for the cell; the front end tells the user to press ■, which the
    Tracker turns into a graceful stop after the current batch.

@@ -410,28 +410,38 @@ def test_stop_after_epoch_across_processes(model_key: str, children: list[Any]) 
 
 @pytest.mark.slow
 def test_two_trainings_of_one_key_are_told_apart(model_key: str, children: list[Any]) -> None:
-    first = start_training(model_key, epochs=60, step_delay=0.03)
-    children.append(first)
-    running_training(model_key, 1, first)
-    second = start_training(model_key, epochs=60, step_delay=0.03)
-    children.append(second)
-    two = running_training(model_key, 2, second)
-    one = running_training(model_key, 1, first)
+    procs = [start_training(model_key, epochs=60, step_delay=0.03) for _ in range(2)]
+    children.extend(procs)
+    for number in (1, 2):
+        wait_until(
+            lambda n=number: (
+                any(p.poll() is not None for p in procs)
+                or any(t.number == n and t.status == "running" for t in trainings(model_key))
+            ),
+            90,
+            f"training #{number} to run",
+        )
+    assert all(p.poll() is None for p in procs), [p.communicate()[1] for p in procs]
+    one, two = trainings(model_key)
     assert one.training_id != two.training_id
 
     result = run_cli("stop", model_key, "--training", "2")
     assert result.returncode == 0, result.stderr
     assert "acknowledged" in result.stdout
-    assert second.wait(60) == 0
+    ended = wait_until(
+        lambda: [p for p in procs if p.poll() is not None], 60, "a training process to end"
+    )
+    assert len(ended) == 1 and ended[0].returncode == 0
     assert wait_for_status(model_key, 2, ("stopped",), 10).training_id == two.training_id
-    assert first.poll() is None  # the other one trains on
+    (still,) = [p for p in procs if p is not ended[0]]
+    assert still.poll() is None  # the other one trains on
     assert {t.number: t.status for t in trainings(model_key)}[1] == "running"
 
     result = run_cli("stop", model_key, "--training", one.training_id)
     assert result.returncode == 0, result.stderr
-    assert first.wait(60) == 0
+    assert still.wait(60) == 0
     assert wait_for_status(model_key, 1, ("stopped",), 10).stop["kind"] == "stop"
 
     # Nothing runs any more: a stop now reaches nobody, and says so.
     result = run_cli("stop", model_key, "--training", "1")
-    assert_one_line_error(result)
+    assert_one_line_error(result, "no training of this key is running")

@@ -353,7 +353,7 @@ def test_fuzz_bytes_never_raise(data: bytes) -> None:
     p.parse_command(data)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(json_values)
 def test_fuzz_json_never_raises(value: Any) -> None:
     text = json.dumps(value)
@@ -361,7 +361,7 @@ def test_fuzz_json_never_raises(value: Any) -> None:
     p.parse_command(text)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(near_messages())
 def test_fuzz_near_messages_never_raise(message: dict[str, Any]) -> None:
     text = json.dumps(message)

@@ -73,6 +73,7 @@ def test_two_handles_share_one_spool(tmp_path: Path) -> None:
 def test_the_spool_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(spool_module, "MAX_ROWS", 10)
     s = Spool(tmp_path / "s.db")
+    s._conn.execute("PRAGMA synchronous = OFF")  # 1000 commits; durability is not the point
     tid = new_training_id()
     for i in range(1000):
         s.append(KEY, tid, "epoch", {"epoch": i})

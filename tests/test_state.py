@@ -456,7 +456,7 @@ def hostile_messages(draw: hs.DrawFn, feed: Feed) -> dict[str, Any]:
     return message
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(hs.data())
 def test_any_parsable_sequence_reduces_and_renders(data: hs.DataObject) -> None:
     from dltrack import terminal_format as fmt

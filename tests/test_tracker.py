@@ -485,12 +485,17 @@ def test_broker_down_loses_no_epoch(tmp_path: Path, model_key: str) -> None:
     assert stored_logs(model_key, t.training_id) == history.history
 
 
-def test_store_down_then_back_loses_no_epoch(tmp_path: Path, model_key: str) -> None:
-    from dltrack import api, config
+def test_store_down_then_back_loses_no_epoch(tmp_path: Path) -> None:
+    from dltrack import api, create_model
+    from dltrack.backends import open_store
 
     store_dir = tmp_path / "store"
-    store_dir.write_text("")  # a file where the store's directory belongs: store unavailable
     store_url = f"sqlite://{store_dir}/store.db"
+    model_key = create_model("m", store=store_url).key
+    # The store goes away: its directory moved, a file in its place (even root cannot
+    # create the database there).
+    store_dir.rename(tmp_path / "away")
+    store_dir.write_text("")
     x, y = tiny_data(32)
     tracker = Tracker(model_key, store=store_url, shutdown_timeout=0.5)
     with warnings.catch_warnings(record=True) as caught:
@@ -500,23 +505,16 @@ def test_store_down_then_back_loses_no_epoch(tmp_path: Path, model_key: str) -> 
     assert any("unavailable" in m for m in ours), ours
     assert any("dltrack sync" in m for m in ours), ours
 
-    # The store comes back (with the model in it); what waited in the spool is written.
+    # The store comes back; what waited in the spool (under DLTRACK_HOME) is written.
     store_dir.unlink()
-    store_dir.mkdir()
-    from dltrack.backends import open_store
-
-    store = open_store(store_url)
-    store._conn.execute(  # the same model, created in the new store
-        "INSERT INTO models (key, name, created_at, train_count) VALUES (?, 'm', 0, 0)",
-        (model_key,),
-    )
-    store.close()
+    (tmp_path / "away").rename(store_dir)
     written, left = api.sync_spool(store=store_url)
     assert left == 0
     assert written >= 5  # at least the start, 3 epochs and the end
     store = open_store(store_url)
     try:
         (t,) = store.list_trainings(model_key)
+        assert t.training_id == tracker.training_id
         assert t.status == "completed"
         assert t.epochs_done == 3
         assert [e.logs for e in store.list_epochs(model_key, t.training_id)] == [
@@ -524,7 +522,6 @@ def test_store_down_then_back_loses_no_epoch(tmp_path: Path, model_key: str) -> 
         ]
     finally:
         store.close()
-    assert config.resolve().spool_dir.exists()
 
 
 # -- the training thread does no I/O ----------------------------------------------------------

@@ -69,7 +69,10 @@ class BrokerLink:
         try:
             self.broker = open_broker(s.settings.broker_url)
             self.commands = self.broker.listen_commands(s.model_key, s.training_id)
-        except DltrackError as exc:
+        except Exception as exc:  # an unforeseen error must not end live updates for good
+            if not isinstance(exc, DltrackError):
+                log.debug("unexpected error connecting to the broker", exc_info=True)
+                exc = BackendError(f"unexpected {type(exc).__name__}")
             self._disconnect()
             delay = self.backoff.failed(final=isinstance(exc, ConfigError))
             s.notice(
@@ -82,6 +85,7 @@ class BrokerLink:
         if self.backoff.next_at:
             log.info("dltrack: reconnected to the broker")
         self.backoff.succeeded()
+        self.session.broker_connected = True
         self.heartbeat_at = 0.0  # announce the full state straight away
 
     def _disconnect(self) -> None:
@@ -93,6 +97,7 @@ class BrokerLink:
                     log.debug("closing a broken broker connection", exc_info=True)
         self.broker = None
         self.commands = None
+        self.session.broker_connected = False
 
     def _publish(self, message_type: str, **body: Any) -> None:
         if self.broker is None:

@@ -84,6 +84,8 @@ class TrainingSession:
     abandoned: threading.Event = field(default_factory=threading.Event)
     wake: threading.Event = field(default_factory=threading.Event)
     left_in_spool: int = 0
+    # Whether the broker thread holds a working connection (train_end can go out through it).
+    broker_connected: bool = False
     _noticed: set[str] = field(default_factory=set)
 
     def notice(self, key: str, message: str) -> None:

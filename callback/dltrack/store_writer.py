@@ -25,8 +25,8 @@ from .store import Store
 log = logging.getLogger("dltrack")
 
 LAST_SEEN_INTERVAL_S = 10.0
-# A training still "running" in the store but silent this long is recorded as interrupted by
-# the next training of the same model (see docs/reliability.md).
+# A training still "running" in the store but silent this long is recorded as interrupted when
+# another training of the same model starts or ends (see docs/reliability.md).
 INTERRUPTED_AFTER_S = 120.0
 
 
@@ -41,6 +41,10 @@ def apply_row(store: Store, row: SpoolRow) -> int | None:
         store.write_epoch(row.model_key, row.training_id, EpochRecord(**p))
     elif row.op in ("update", "end"):
         store.update_training(row.model_key, row.training_id, **p)
+        if row.op == "end":
+            # Also at the end: a training started right after a crash (within
+            # INTERRUPTED_AFTER_S) would otherwise leave the dead one `running` for good.
+            mark_interrupted(store, row.model_key, row.training_id)
     return None
 
 
@@ -81,6 +85,46 @@ def replay(spool: Spool, store: Store, on_start: Any = None) -> int:
             spool.remove(row.id)
             written += 1
     return written
+
+
+def spool_op(spool: Spool, session: TrainingSession, op: tuple[str, dict[str, Any]]) -> None:
+    """Append one operation the training handed over to the spool, as a row to replay."""
+    kind, body = op
+    if kind == "epoch_end":
+        kind, body = (
+            "epoch",
+            {
+                "epoch": body["epoch"],
+                "logs": body["logs"],
+                "steps": body.get("steps"),
+                "started_at": body.get("started_at"),
+                "ended_at": body.get("ended_at"),
+            },
+        )
+    spool.append(session.model_key, session.training_id, kind, body)
+
+
+def keep_leftovers(session: TrainingSession) -> int:
+    """At shutdown, when the store thread overran `shutdown_timeout` (blocked in a call to an
+    unreachable store): spool the operations it has not taken yet, from the calling thread,
+    and return how many rows of this training wait in the spool. Never raises."""
+    try:
+        spool = Spool(spool_path(session.settings.spool_dir, session.settings.store_url))
+    except DltrackError:
+        return session.left_in_spool
+    try:
+        while True:
+            try:
+                op = session.store_ops.get_nowait()
+            except queue.Empty:
+                break
+            spool_op(spool, session, op)
+        return spool.count(session.training_id)
+    except Exception:  # never break the end of fit(); what is spooled stays spooled
+        log.debug("could not spool the last records", exc_info=True)
+        return session.left_in_spool
+    finally:
+        spool.close()
 
 
 class StoreWriter:
@@ -142,20 +186,7 @@ class StoreWriter:
 
     def _spool(self, op: tuple[str, dict[str, Any]]) -> None:
         assert self.spool is not None
-        s = self.session
-        kind, body = op
-        if kind == "epoch_end":
-            kind, body = (
-                "epoch",
-                {
-                    "epoch": body["epoch"],
-                    "logs": body["logs"],
-                    "steps": body.get("steps"),
-                    "started_at": body.get("started_at"),
-                    "ended_at": body.get("ended_at"),
-                },
-            )
-        self.spool.append(s.model_key, s.training_id, kind, body)
+        spool_op(self.spool, self.session, op)
         self.mine += 1
 
     def _flush(self) -> None:

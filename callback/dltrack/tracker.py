@@ -19,10 +19,13 @@ from .errors import DltrackError, DltrackWarning
 from .keys import check_model_key, new_training_id
 from .protocol import STOP, STOP_AFTER_EPOCH, Command, clean_logs
 from .session import Progress, StopInfo, TrainingSession, finish
-from .store_writer import StoreWriter
+from .store_writer import StoreWriter, keep_leftovers
 from .training_params import describe_training
 
 log = logging.getLogger("dltrack")
+
+# How long on_train_end waits for a broker thread that has no connection yet.
+BROKER_LINGER_S = 1.0
 
 
 class Tracker(keras.callbacks.Callback):
@@ -185,8 +188,20 @@ class Tracker(keras.callbacks.Callback):
             finish(s, "stopped", f"stopped by {s.stop.command.sender}")
         else:
             finish(s, "completed")
+        # One deadline for both threads: the wait is shutdown_timeout in all, never one each.
+        deadline = time.monotonic() + self.shutdown_timeout
         for thread in self._threads:
-            thread.join(timeout=self.shutdown_timeout + 1.0)
+            wait = max(0.0, deadline - time.monotonic())
+            if thread.name == "dltrack-broker" and not s.broker_connected:
+                # No connection to send train_end through: give a connect under way a moment,
+                # not the whole timeout (a hung broker would take it all, for nothing).
+                wait = min(wait, BROKER_LINGER_S)
+            thread.join(timeout=wait)
+        if any(t.name == "dltrack-store" and t.is_alive() for t in self._threads):
+            # The store thread is stuck in a call to an unreachable store: put what it has not
+            # taken yet in the spool ourselves (local disk, a few rows), or a script exiting now
+            # would lose the last epochs with the process.
+            s.left_in_spool = keep_leftovers(s)
         self._emit_notices()
         if s.left_in_spool:
             self._warn(

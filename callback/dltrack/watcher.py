@@ -263,7 +263,10 @@ class Watcher:
         try:
             broker = open_broker(self.settings.broker_url)
             feed = broker.subscribe_updates(self.model_key)
-        except DltrackError as exc:
+        except Exception as exc:  # an unforeseen error must not end live updates for good
+            if not isinstance(exc, DltrackError):
+                log.debug("unexpected error connecting to the broker", exc_info=True)
+                exc = BackendError(f"unexpected {type(exc).__name__}")
             if not self._first_connect.is_set():
                 self._first_error = exc
                 self._first_connect.set()

@@ -101,13 +101,25 @@ class NotebookPage:
     def by_testid(self, testid: str, cell: int = 0) -> Locator:
         return self.monitor(cell).locator(f'[data-testid="{testid}"]')
 
-    def wait_bars_advance(self, cell: int = 0) -> None:
-        """The current epoch's bar is drawn and its step counter moves."""
+    def wait_bars_advance(self, cell: int = 0) -> tuple[int, int]:
+        """The current epoch's bar is drawn and moves: a later (epoch, step) than first seen."""
         bar = self.monitor(cell).locator('[data-testid="epoch-bar"][data-state="current"]').last
         expect(bar).to_be_visible(timeout=TRAINING_TIMEOUT_MS)
         expect(bar).to_contain_text(re.compile(r"\d+/\d+"), timeout=UI_TIMEOUT_MS)
-        before = bar.locator(".dltrack-bar-text").inner_text()
-        expect(bar.locator(".dltrack-bar-text")).not_to_have_text(before, timeout=UI_TIMEOUT_MS)
+
+        def position() -> tuple[int, int]:
+            # Read in one go: the bar may be redrawn (or become a finished one) in between.
+            epoch, text = bar.evaluate("b => [b.getAttribute('data-epoch'), b.textContent]")
+            step = re.search(r"(\d+)/\d+", text or "")
+            return int(epoch or 0), int(step.group(1)) if step else 0
+
+        first = position()
+        deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
+        while (now := position()) <= first:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the bars did not move from epoch/step {first}")
+            self.page.wait_for_timeout(100)
+        return now
 
     def watch_stop_timing(self, cell: int = 0) -> None:
         """Record, in the page, when Stop now is clicked and when the stop status changes
@@ -156,5 +168,18 @@ class NotebookPage:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=SCREENSHOTS / f"{self.name}-{state}.png")
         monitor = self.monitor(cell)
-        if monitor.count():
+        box = monitor.bounding_box() if monitor.count() else None
+        if box is None:
+            return
+        # The notebook scrolls inside a fixed-size panel, which clips a widget taller than the
+        # window: make the window tall enough for a moment.
+        size = self.page.viewport_size
+        tall = size is not None and box["height"] + 300 > size["height"]
+        if tall and size is not None:
+            height = int(box["height"]) + 400
+            self.page.set_viewport_size({"width": size["width"], "height": height})
+        try:
             monitor.screenshot(path=SCREENSHOTS / f"{self.name}-{state}-widget.png")
+        finally:
+            if tall and size is not None:
+                self.page.set_viewport_size(size)

@@ -26,7 +26,9 @@ CHOSEN = {
     "stop-requested.png": "test_stop_a_training_in_another_process-lab-stop-requested-widget.png",
     "stopped.png": "test_stop_a_training_in_another_process-lab-stop-stopped-widget.png",
     "same-kernel-busy.png": "test_stop_a_training_in_this_kernel_while_its_cell_runs-lab-busy.png",
-    "history.png": "test_a_fresh_monitor_shows_earlier_trainings_and_their_epochs-history-widget.png",
+    "history.png": (
+        "test_a_fresh_monitor_shows_earlier_trainings_and_their_epochs-history-widget.png"
+    ),
     "dark.png": "test_the_widget_is_legible_in_light_and_dark_themes-dark-widget.png",
     "notebook7.png": "test_stop_a_training_in_another_process-notebook-live.png",
 }

@@ -11,17 +11,22 @@ import secrets
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from tests.helpers import ROOT
 from tests.servers import PrivateFirestore, PrivateRabbitMQ, services
 
-FIGURES = ROOT / "test-artifacts" / "reliability" / "figures.jsonl"
+# Outside the checkout: other suites clear test-artifacts/ while they run.
+FIGURES = Path(
+    os.environ.get("DLTRACK_RELIABILITY_FIGURES")
+    or Path(tempfile.gettempdir()) / "dltrack-reliability-figures.jsonl"
+)
 
 
 # -- a training without Keras' cost: a plain loop driving a real Tracker's hooks ------------------
@@ -192,7 +197,7 @@ def captured_logs(*names: str) -> Iterator[LogCapture]:
 
 
 def record_figure(name: str, **values: Any) -> None:
-    """Append a measured figure to test-artifacts/reliability/figures.jsonl (for the docs)."""
+    """Append a measured figure to FIGURES (docs/reliability.md quotes them)."""
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     rounded = {k: round(v, 2) if isinstance(v, float) else v for k, v in values.items()}
     line = json.dumps({"name": name, "at": time.strftime("%Y-%m-%d %H:%M:%S"), **rounded})

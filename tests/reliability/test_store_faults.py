@@ -23,8 +23,8 @@ from tests.reliability.support import (
     DurableFirestore,
     assert_every_epoch_once,
     captured_logs,
-    drive,
     dltrack_warnings,
+    drive,
     keras_history_as_list,
     record_figure,
     stored_epochs,
@@ -33,7 +33,8 @@ from tests.reliability.support import (
 
 pytestmark = [pytest.mark.amqp, pytest.mark.firestore, pytest.mark.slow]
 
-OUTAGE_S = 10.0
+# Plus the emulator's own start-up (~8 s on a 2-core machine): ~12 s without a store.
+OUTAGE_S = 2.0
 
 
 def spooled(store_url: str, training_id: str | None) -> int:
@@ -129,10 +130,11 @@ def test_store_down_at_train_end(
     assert len(run.history) == 8
     # Bounded: the timeout plus a little for handing the last records to the spool.
     assert run.train_end_s < 2.0 + 1.0, run.train_end_s
-    warned = dltrack_warnings(caught)
-    assert len(warned) == 2, warned
-    assert "unavailable" in warned[0] and "kept on disk" in warned[0]
-    assert f"{left} record(s)" in warned[1] and "dltrack sync" in warned[1], (left, warned)
+    # The count at the end; before it at most the outage itself (if it was noticed in time:
+    # a call to an unreachable Firestore takes up to 6 s to fail).
+    *before, last = dltrack_warnings(caught)
+    assert f"{left} record(s)" in last and "dltrack sync" in last, (left, last)
+    assert len(before) <= 1 and all("kept on disk" in w for w in before), before
     assert left > 0
 
     if later == "dltrack sync":

@@ -44,6 +44,7 @@ try:
     import pika
     import pika.exceptions as pika_errors
     from pika.adapters.utils.connection_workflow import (
+        AMQPConnectorException,
         AMQPConnectorPhaseErrorBase,
         AMQPConnectorStackTimeout,
     )
@@ -210,7 +211,9 @@ class AmqpBroker(Broker):
         self._failure: DltrackError | None = None
         try:
             self._connection = pika.BlockingConnection(connection_parameters(url))
-        except (pika_errors.AMQPError, OSError) as exc:
+        # pika's connection workflow raises its own errors besides AMQPError (a server that
+        # accepts TCP and then never answers gives AMQPConnectorStackTimeout).
+        except (pika_errors.AMQPError, AMQPConnectorException, OSError) as exc:
             raise _connect_error(exc, url) from None
         except ValueError as exc:  # pika's own URL checks (e.g. a bad query value)
             raise ConfigError(f"malformed broker URL {mask_url(url)}: {exc}") from None

@@ -19,7 +19,11 @@ from .local_db import connect
 
 RETENTION_S = 300.0
 PRUNE_EVERY_S = 30.0
-LISTENER_FRESH_S = 10.0
+# A listener row older than this is a training that died (SIGKILL leaves its row behind).
+# Below the viewers' LOST_AFTER_S (6 s), so a stop sent to a training that viewers already
+# show `lost` is reported undelivered, never taken for delivered.
+LISTENER_FRESH_S = 5.0
+LISTENER_REFRESH_S = 1.0
 POLL_INTERVAL_S = 0.02
 
 
@@ -71,7 +75,7 @@ class _CommandFeed(_RowFeed):
 
     def before_read(self) -> None:
         now = time.time()
-        if now - self._seen_at >= LISTENER_FRESH_S / 4:
+        if now - self._seen_at >= LISTENER_REFRESH_S:
             self._broker._write(
                 "INSERT OR REPLACE INTO listeners (model_key, training_id, last_seen) "
                 "VALUES (?, ?, ?)",

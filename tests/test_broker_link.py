@@ -1,0 +1,181 @@
+"""The training's broker thread against hostile and stale commands, in a real training."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from dltrack import Tracker, Watcher, config
+from dltrack.backends import open_broker
+from dltrack.keys import new_model_key, new_training_id
+from dltrack.protocol import ALL_TRAININGS, STOP, STOP_AFTER_EPOCH, Command, parse_update
+from tests.helpers import pace_callback, tiny_data, tiny_model, trainings, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def inject(model_key: str, target: str, body: bytes) -> None:
+    """Put a raw row on the embedded broker's command channel, as any process could."""
+    path = config.sqlite_path(config.resolve().broker_url)
+    conn = sqlite3.connect(path, timeout=15)
+    try:
+        conn.execute(
+            "INSERT INTO commands (model_key, target, ts, body) VALUES (?, ?, ?, ?)",
+            (model_key, target, time.time(), body),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_hostile_stale_and_duplicate_commands_are_ignored(model_key: str) -> None:
+    x, y = tiny_data(160)
+    tracker = Tracker(model_key)
+    reached, done = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+    broker = open_broker(config.resolve().broker_url)
+    updates = broker.subscribe_updates(model_key)
+
+    def attack() -> None:
+        try:
+            if not reached.wait(60):
+                return
+            tid = tracker.training_id
+            assert tid is not None
+            valid = Command.new(STOP, model_key, tid, "x").to_message()
+            hostile = [
+                b"",
+                b"{",
+                b"\xff\xfe",
+                b"[]",
+                b"null",
+                json.dumps({**valid, "kind": ["stop"]}).encode(),  # unhashable kind
+                json.dumps({**valid, "target": {"all": True}}).encode(),
+                json.dumps({**valid, "v": 99}).encode(),
+                json.dumps({**valid, "ts": "now"}).encode(),
+                json.dumps({**valid, "id": "../../etc"}).encode(),
+                json.dumps({**valid, "model_key": new_model_key()}).encode(),  # not ours
+                json.dumps({**valid, "target": new_training_id()}).encode(),  # another training
+                json.dumps({**valid, "ts": time.time() - 3600}).encode(),  # a replay of an old stop
+                b"x" * 300_000,  # oversized
+            ]
+            for body in hostile:
+                inject(model_key, tid, body)
+            with Watcher(model_key, sender="tester") as watcher:
+                first = watcher.stop_training(tid, after_epoch=True)
+                results["first"] = watcher.wait_for(
+                    lambda s: any(
+                        c["id"] == first and c["state"] == "acknowledged" for c in s["commands"]
+                    ),
+                    20,
+                )
+                # The same command again (same id): ignored. A new one after it is answered,
+                # so when its ack comes the duplicate has been dealt with.
+                inject(
+                    model_key,
+                    tid,
+                    json.dumps(
+                        {**valid, "id": first, "kind": STOP_AFTER_EPOCH, "sender": "tester"}
+                    ).encode(),
+                )
+                second = watcher.stop_training(tid)
+                results["second"] = watcher.wait_for(
+                    lambda s: any(
+                        c["id"] == second and c["state"] == "acknowledged" for c in s["commands"]
+                    ),
+                    20,
+                )
+                results["ids"] = (first, second)
+        finally:
+            done.set()
+
+    def hold(epoch: int, batch: int) -> None:
+        if (epoch, batch) == (1, 3):
+            reached.set()
+            done.wait(60)
+
+    attacker = threading.Thread(target=attack, daemon=True)
+    attacker.start()
+    history = tiny_model().fit(
+        x, y, epochs=20, batch_size=16, callbacks=[tracker, pace_callback(hold)], verbose=0
+    )
+    attacker.join(10)
+    assert results.get("first") is not None
+    assert results.get("second") is not None
+    # The plain stop upgraded the stop-after-epoch: the training stopped after one more batch.
+    assert history.epoch == [0, 1]
+    (t,) = trainings(model_key)
+    assert t.status == "stopped"
+    assert (t.stop["kind"], t.stop["epoch"], t.stop["step"]) == (STOP, 1, 5)
+    assert t.stop["command_id"] == results["ids"][1]
+
+    acks = []
+    raws: list[bytes] = []
+    while batch := updates.poll(0.2):  # the training is over: everything is there
+        raws.extend(batch)
+    for raw in raws:
+        message = parse_update(raw)
+        if message is not None and message["type"] == "ack":
+            acks.append(message["command_id"])
+    updates.close()
+    broker.close()
+    assert acks == list(results["ids"])  # one ack each; nothing for the rest
+
+
+def test_a_command_for_all_trainings_reaches_a_running_one(model_key: str) -> None:
+    x, y = tiny_data(160)
+    tracker = Tracker(model_key)
+    reached, done = threading.Event(), threading.Event()
+
+    def send() -> None:
+        try:
+            if reached.wait(60):
+                inject(
+                    model_key,
+                    ALL_TRAININGS,
+                    json.dumps(
+                        Command.new(STOP, model_key, None, "raw sender").to_message()
+                    ).encode(),
+                )
+                wait_until(
+                    lambda: (
+                        tracker._session is not None and tracker._session.stop_request is not None
+                    ),
+                    20,
+                    "the command to arrive",
+                )
+        finally:
+            done.set()
+
+    def hold(epoch: int, batch: int) -> None:
+        if (epoch, batch) == (0, 2):
+            reached.set()
+            done.wait(60)
+
+    threading.Thread(target=send, daemon=True).start()
+    history = tiny_model().fit(
+        x, y, epochs=20, batch_size=16, callbacks=[tracker, pace_callback(hold)], verbose=0
+    )
+    assert history.epoch == [0]
+    (t,) = trainings(model_key)
+    assert (t.status, t.stop["sender"], t.stop["step"]) == ("stopped", "raw sender", 4)
+
+
+def test_a_stop_after_the_end_reaches_nobody_and_says_so(model_key: str) -> None:
+    x, y = tiny_data(32)
+    tracker = Tracker(model_key)
+    tiny_model().fit(x, y, epochs=1, batch_size=16, callbacks=[tracker], verbose=0)
+    # After fit() the training no longer listens: the broker says nobody is there.
+    with Watcher(model_key) as watcher:
+        command_id = watcher.stop_training(tracker.training_id)
+        snap = watcher.wait_for(
+            lambda s: any(c["id"] == command_id and c["state"] != "sending" for c in s["commands"]),
+            10,
+        )
+    assert snap is not None
+    assert snap["commands"][0]["state"] == "undelivered"
