@@ -28,7 +28,7 @@ def _variant(data: dict[str, Any], model: str, name: str) -> dict[str, Any] | No
 
 
 def _r(v: dict[str, Any] | None) -> str:
-    return f"{v['ratio']['median']:.2f}x" if v else "not run"
+    return f"{v['ratio']['median']:.2f}x" if v and v.get("ratio") else "not run"
 
 
 def _overhead_text(data: dict[str, Any]) -> list[str]:
@@ -39,7 +39,9 @@ def _overhead_text(data: dict[str, Any]) -> list[str]:
     out = []
     for model in models:
         m = models[model]
-        local, amqp = _variant(data, model, "dltrack_local"), _variant(data, model, "dltrack_amqp")
+        alone = m.get("dltrack_alone") or {}
+        local = alone.get("dltrack_local") or _variant(data, model, "dltrack_local")
+        amqp = alone.get("dltrack_amqp") or _variant(data, model, "dltrack_amqp")
         spread = max(
             (v["ratio"]["q3"] - v["ratio"]["q1"] for v in m["variants"].values() if v.get("ratio")),
             default=0.0,

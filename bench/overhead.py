@@ -15,6 +15,7 @@ direct calls on a real session (background threads running), in µs per call.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -27,6 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from .stats import spread, tail
 
 BATCH = 32
+COOL_DOWN_S = 0.3
+SLOW_RATIO = 2.5
 
 
 def mlp(steps_per_epoch: int) -> tuple[Any, Any, Any, str]:
@@ -112,6 +115,15 @@ def schedule(names: list[str], round_no: int) -> list[str]:
     return order
 
 
+def alternate(names: list[str], repeats: int) -> list[str]:
+    """A B A C A B A C ... A: each variant between two no-callback runs."""
+    order = ["none"]
+    for _ in range(repeats):
+        for name in names:
+            order += [name, "none"]
+    return order
+
+
 def neighbour_baseline(runs: list[tuple[str, float, float]], i: int) -> tuple[float, float]:
     """Mean wall and CPU time of the no-callback runs next to run i (before and after)."""
     found = []
@@ -127,8 +139,45 @@ def neighbour_baseline(runs: list[tuple[str, float, float]], i: int) -> tuple[fl
     )
 
 
+Samples = dict[str, dict[str, list[float]]]
+
+
+def run_sequence(order: list[str], fit: Any, by_name: dict[str, Any], samples: Samples) -> None:
+    """Run the fits in `order`; file each variant's times and its ratios to its neighbours."""
+    runs = []
+    for name in order:
+        gc.collect()  # no collector pause inherited from the previous run
+        time.sleep(COOL_DOWN_S)  # nor work that a previous callback left running
+        wall, cpu = fit(by_name[name])
+        runs.append((name, wall, cpu))
+    for i, (name, wall, cpu) in enumerate(runs):
+        s = samples.setdefault(name, {"wall": [], "cpu": [], "ratio": [], "cpu_ratio": []})
+        s["wall"].append(wall)
+        s["cpu"].append(cpu)
+        if name != "none":
+            base_wall, base_cpu = neighbour_baseline(runs, i)
+            s["ratio"].append(wall / base_wall)
+            s["cpu_ratio"].append(cpu / base_cpu)
+
+
+def summarise(samples: Samples, name: str) -> dict[str, Any]:
+    s = samples.get(name)
+    if not s:
+        return {}
+    out = {"seconds": spread(s["wall"])}
+    if s["ratio"]:
+        out |= {"ratio": spread(s["ratio"]), "cpu_ratio": spread(s["cpu_ratio"])}
+    return out
+
+
 def measure_model(
-    build: Any, variants: list[Any], rounds: int, target_s: float, sandbox: Any, log: Any
+    build: Any,
+    variants: list[Any],
+    rounds: int,
+    repeats: int,
+    target_s: float,
+    sandbox: Any,
+    log: Any,
 ) -> dict[str, Any]:
     model, x, y, description = build()
     by_name = {v.name: v for v in variants}
@@ -141,26 +190,31 @@ def measure_model(
     log(f"  {description}: {steps} steps/epoch, {epochs} epochs per fit")
     for name in runnable:  # first-use costs (tracing, files, connections) stay out
         timed_fit(model, x, y, 1, by_name[name])
-    samples: dict[str, dict[str, list[float]]] = {
-        n: {"wall": [], "cpu": [], "ratio": [], "cpu_ratio": []} for n in runnable
-    }
+
+    def fit(variant: Any) -> tuple[float, float]:
+        return timed_fit(model, x, y, epochs, variant)
+
+    # The target's own measurement: dltrack and nothing else, A B A C A B ... A.
+    ours = [n for n in runnable if n.startswith("dltrack")]
+    alone: Samples = {}
+    if ours:
+        run_sequence(alternate(ours, repeats), fit, by_name, alone)
+        line = ", ".join(f"{n} {spread(alone[n]['ratio'])['median']:.3f}x" for n in ours)
+        log(f"  dltrack alone, alternated with no callback ({repeats} each): {line}")
+    # Everyone side by side, in rotating rounds; a peer clearly slow after two rounds (over
+    # SLOW_RATIO) sits out the rest, which keeps the whole run short.
+    samples: Samples = {}
+    active = list(runnable)
     for r in range(rounds):
-        runs = []
-        for name in schedule(runnable, r):
-            wall, cpu = timed_fit(model, x, y, epochs, by_name[name])
-            runs.append((name, wall, cpu))
-        for i, (name, wall, cpu) in enumerate(runs):
-            s = samples[name]
-            s["wall"].append(wall)
-            s["cpu"].append(cpu)
-            if name != "none":
-                base_wall, base_cpu = neighbour_baseline(runs, i)
-                s["ratio"].append(wall / base_wall)
-                s["cpu_ratio"].append(cpu / base_cpu)
-        line = ", ".join(
-            f"{n} {samples[n]['ratio'][-1]:.3f}" for n in runnable if samples[n]["ratio"]
-        )
+        run_sequence(schedule(active, r), fit, by_name, samples)
+        line = ", ".join(f"{n} {samples[n]['ratio'][-1]:.3f}" for n in active if n != "none")
         log(f"  round {r + 1}/{rounds}: {line}")
+        if r == 1:
+            active = [
+                n
+                for n in active
+                if n == "none" or statistics.median(samples[n]["ratio"]) <= SLOW_RATIO
+            ]
     total_steps = steps * epochs
 
     def plain_fit(callbacks: list[Any]) -> float:
@@ -169,40 +223,36 @@ def measure_model(
         return time.perf_counter() - t0
 
     costs = {}
-    for name in ("dltrack_local", "dltrack_amqp"):
-        if name in runnable:
-            backend = name.split("_")[1]
-            costs[name] = attribution(plain_fit, sandbox, backend, 2 if rounds < 3 else 3)
-            c = costs[name]
-            log(
-                f"  {name} cost in a {c['fit_s']:.2f} s fit: train_begin "
-                f"{c['train_begin_ms']:.1f} ms, batch hooks {c['batch_hooks_ms']:.1f} ms, "
-                f"epoch hooks {c['epoch_hooks_ms']:.1f} ms, train_end {c['train_end_ms']:.1f} "
-                f"ms, background threads' CPU {c['broker_thread_cpu_ms']:.1f} + "
-                f"{c['store_thread_cpu_ms']:.1f} ms = {100 * c['share']:.2f}% of the fit"
-            )
+    for name in ours:
+        backend = name.split("_")[1]
+        costs[name] = attribution(plain_fit, sandbox, backend, 2 if rounds < 3 else 3)
+        c = costs[name]
+        log(
+            f"  {name} cost in a {c['fit_s']:.2f} s fit: train_begin "
+            f"{c['train_begin_ms']:.1f} ms, batch hooks {c['batch_hooks_ms']:.1f} ms, "
+            f"epoch hooks {c['epoch_hooks_ms']:.1f} ms, train_end {c['train_end_ms']:.1f} "
+            f"ms, background threads' CPU {c['broker_thread_cpu_ms']:.1f} + "
+            f"{c['store_thread_cpu_ms']:.1f} ms = {100 * c['share']:.2f}% of the fit"
+        )
+    baseline = samples["none"]["wall"] + alone.get("none", {}).get("wall", [])
     result: dict[str, Any] = {
         "description": description,
         "steps_per_epoch": steps,
         "epochs": epochs,
-        "ms_per_step": spread([w * 1000 / total_steps for w in samples["none"]["wall"]]),
-        "variants": {},
+        "ms_per_step": spread([w * 1000 / total_steps for w in baseline]),
+        "repeats": repeats,
+        "dltrack_alone": {n: summarise(alone, n) for n in ours},
         "dltrack_cost": costs,
+        "variants": {},
     }
     for v in variants:
-        entry: dict[str, Any] = {
+        result["variants"][v.name] = {
             "label": v.label,
             "skipped": v.skipped,
             "note": v.note,
             "failures": len(v.failures),
+            **summarise(samples, v.name),
         }
-        if v.name in samples:
-            s = samples[v.name]
-            entry["seconds"] = spread(s["wall"])
-            if v.name != "none":
-                entry["ratio"] = spread(s["ratio"])
-                entry["cpu_ratio"] = spread(s["cpu_ratio"])
-        result["variants"][v.name] = entry
     return result
 
 
@@ -311,6 +361,7 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
     from .sandbox import Sandbox, amqp_url
 
     rounds = 2 if quick else 5
+    repeats = 1 if quick else 6
     target_s = 0.8 if quick else 3.0
     result: dict[str, Any] = {"quick": quick, "rounds": rounds, "models": {}, "hook": {}}
     scratch = peers.scratch_dir()
@@ -318,7 +369,9 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
         variants = peers.tools(sandbox, http_root, scratch)
         for name, build in (("mlp", lambda: mlp(200)), ("cnn", cnn)):
             log(f"overhead: {name}")
-            result["models"][name] = measure_model(build, variants, rounds, target_s, sandbox, log)
+            result["models"][name] = measure_model(
+                build, variants, rounds, repeats, target_s, sandbox, log
+            )
         for backend in ("local", "amqp"):
             if backend == "amqp" and amqp_url() is None:
                 result["hook"][backend] = {"skipped": "DLTRACK_TEST_AMQP_URL is not set"}

@@ -10,7 +10,7 @@ import {
   formatRate,
   formatRelative,
 } from "./format.js";
-import { isLive, orderMetrics } from "./state.js";
+import { isLive, orderMetrics, trainingLabel } from "./state.js";
 import { createStopControl } from "./stop.js";
 
 /** Bars shown before older epochs fold into a count. */
@@ -129,7 +129,7 @@ function updatePanel(ctx, panel, training, view) {
   const { kernelNow } = view;
   const id = training.training_id;
   setAttr(panel.el, "data-status", training.status);
-  setText(panel.title, `Training #${training.number}`);
+  setText(panel.title, `Training ${trainingLabel(training)}`);
   setText(panel.pill, training.status);
   setAttr(panel.pill, "class", `dltrack-pill dltrack-status-${training.status}`);
   const c = training.current;

@@ -3,6 +3,7 @@
 import { extent, indexed, layoutSeries } from "./chart.js";
 import { h, reconcile, s, setAttr, setText, show } from "./dom.js";
 import { formatMetric } from "./format.js";
+import { trainingLabel } from "./state.js";
 
 const WIDTH = 600;
 const HEIGHT = 160;
@@ -20,7 +21,7 @@ function chartSeries(group, trainings, compare) {
       const colour = compare ? i % PALETTE_SIZE : role === "train" ? 0 : 1;
       series.push({
         key: `${t.training_id}:${metric}`,
-        label: compare ? `#${t.number} ${metric}` : metric,
+        label: compare ? `${trainingLabel(t)} ${metric}` : metric,
         className: `dltrack-series dltrack-series-${colour} dltrack-series-${role}`,
         points,
       });

@@ -3,7 +3,7 @@
 import { createCharts, createSparkline } from "./charts.js";
 import { button, h, inlineConfirm, reconcile, setAttr, setText, show, toggleClass } from "./dom.js";
 import { formatDuration, formatMetric, formatValue } from "./format.js";
-import { differingParams, isLive, metricGroups, metricNames, paramNames } from "./state.js";
+import { differingParams, isLive, metricGroups, metricNames, paramNames, trainingLabel } from "./state.js";
 import { trainingDuration } from "./trainings.js";
 
 /** Epoch rows shown before "show all". */
@@ -18,7 +18,7 @@ function createParamsTable() {
     signature = next;
     const differ = differingParams(trainings);
     const head = h("tr", {}, [h("th", { scope: "col", text: "param" })]);
-    for (const t of trainings) head.append(h("th", { scope: "col", text: `#${t.number}` }));
+    for (const t of trainings) head.append(h("th", { scope: "col", text: trainingLabel(t) }));
     const body = h("tbody");
     for (const name of paramNames(trainings)) {
       const row = h("tr", { "data-param": name, class: differ.has(name) ? "dltrack-diff" : null }, [
@@ -130,7 +130,7 @@ export function createDetails(ctx) {
     if (!selected) return;
     const { trainings } = view.snap;
     setAttr(el, "data-training-id", selected.training_id);
-    setText(title, `Training #${selected.number}`);
+    setText(title, `Training ${trainingLabel(selected)}`);
     setText(pill, selected.status);
     setAttr(pill, "class", `dltrack-pill dltrack-status-${selected.status}`);
     const deleting = ui.deleting.has(selected.training_id);
@@ -142,7 +142,7 @@ export function createDetails(ctx) {
     const epochCount = selected.epochs.length;
     confirm.set(
       ui.deleteConfirm === selected.training_id && !live,
-      `Delete training #${selected.number} and its ${epochCount} epoch${epochCount === 1 ? "" : "s"}? This cannot be undone.`,
+      `Delete training ${trainingLabel(selected)} and its ${epochCount} epoch${epochCount === 1 ? "" : "s"}? This cannot be undone.`,
     );
 
     // Compare mode: the checked trainings drawn over the selected one, newest first.
@@ -151,7 +151,7 @@ export function createDetails(ctx) {
     show(compareBar, comparing);
     toggleClass(el, "dltrack-comparing", comparing);
     if (comparing) {
-      setText(compareNote, `Comparing ${compared.map((t) => `#${t.number}`).join(", ")} — parameters that differ are highlighted`);
+      setText(compareNote, `Comparing ${compared.map(trainingLabel).join(", ")} — parameters that differ are highlighted`);
     }
     charts.update(metricGroups(metricNames(compared)), compared, comparing);
     sparkline.update(live ? selected : null);

@@ -19,7 +19,14 @@ export const NO_ANSWER_HINT =
 
 const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
 const isFiniteNumber = (x) => typeof x === "number" && Number.isFinite(x);
-const byNumberDesc = (a, b) => (b.number ?? 0) - (a.number ?? 0);
+const isCount = (x) => Number.isInteger(x) && x > 0;
+// A training's number is assigned by the store shortly after it starts; until then it is the
+// newest of all, so it sorts first.
+const sortKey = (t) => (isCount(t.number) ? t.number : Infinity);
+const newestFirst = (a, b) => sortKey(b) - sortKey(a) || (b.started_at ?? 0) - (a.started_at ?? 0);
+
+/** "#3", or "#?" while the store has not numbered the training yet. */
+export const trainingLabel = (training) => `#${isCount(training?.number) ? training.number : "?"}`;
 
 export const isLive = (training) => LIVE.has(training?.status);
 
@@ -89,7 +96,7 @@ export function normalizeSnapshot(raw, rawHistory = null) {
     trainings: (Array.isArray(s.trainings) ? s.trainings : [])
       .filter(isObject)
       .map((t) => normalizeTraining(t, history))
-      .sort(byNumberDesc),
+      .sort(newestFirst),
     commands: (Array.isArray(s.commands) ? s.commands : []).filter(isObject),
   };
 }

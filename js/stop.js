@@ -1,7 +1,7 @@
 // The Stop button of one training: inline confirmation, an optimistic "stop requested…", then
 // the command's fate from `state.commands`, then how the training ended.
 import { button, h, inlineConfirm, listen, setAttr, setText, show } from "./dom.js";
-import { isLive, knownCommandIds, stopView } from "./state.js";
+import { isLive, knownCommandIds, stopView, trainingLabel } from "./state.js";
 
 /** This viewer's stop UI state for a training, created on first use. */
 function stopEntry(ui, trainingId) {
@@ -76,9 +76,9 @@ export function createStopControl(ctx, trainingId) {
     });
     const live = isLive(current);
     const confirming = entry.confirming && live && sv.canStop;
-    setAttr(stopButton, "title", `Stop training #${current.number}`);
+    setAttr(stopButton, "title", `Stop training ${trainingLabel(current)}`);
     show(stopButton, live && sv.canStop && !confirming);
-    confirm.set(confirming, `Stop training #${current.number}?`);
+    confirm.set(confirming, `Stop training ${trainingLabel(current)}?`);
     show(status, Boolean(sv.text));
     setAttr(status, "data-phase", sv.phase);
     setText(statusText, sv.text);

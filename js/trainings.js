@@ -2,7 +2,7 @@
 // id and only rewritten when what they show changed.
 import { h, listen, reconcile, setAttr, setText, show, toggleClass } from "./dom.js";
 import { formatAbsolute, formatDuration, formatMetric, formatRelative } from "./format.js";
-import { endNote, mainMetric, summaryLogs } from "./state.js";
+import { endNote, mainMetric, summaryLogs, trainingLabel } from "./state.js";
 
 const COLUMNS = ["", "#", "Status", "Started", "Duration", "Epochs", "loss", "metric", "Notes"];
 
@@ -26,7 +26,7 @@ export function rowTexts(training, kernelNow, main) {
   const logs = summaryLogs(training);
   const planned = training.epochs_planned ?? "?";
   return [
-    `#${training.number}`,
+    trainingLabel(training),
     training.status,
     formatRelative(training.started_at, kernelNow),
     formatDuration(trainingDuration(training, kernelNow)),
@@ -41,7 +41,7 @@ function createRow(ctx, training) {
   const { ui, signal } = ctx;
   const id = training.training_id;
   const checkbox = h("input", { type: "checkbox", class: "dltrack-compare", testid: "compare-checkbox" });
-  const cells = COLUMNS.slice(1).map(() => h("td"));
+  const cells = COLUMNS.slice(1).map((_, i) => h("td", { class: i >= 5 ? "dltrack-cell-wrap" : null }));
   const pill = h("span", { class: "dltrack-pill" });
   cells[1].append(pill);
   const el = h("tr", { testid: "training-row", tabindex: 0 }, [h("td", { class: "dltrack-cell-check" }, [checkbox]), ...cells]);
@@ -74,7 +74,7 @@ function updateRow(row, training, { kernelNow, main, selected, compared }) {
   setAttr(row.el, "data-training-id", training.training_id);
   setAttr(row.el, "aria-selected", String(selected));
   toggleClass(row.el, "dltrack-selected", selected);
-  setAttr(row.checkbox, "aria-label", `Compare training #${training.number}`);
+  setAttr(row.checkbox, "aria-label", `Compare training ${trainingLabel(training)}`);
   if (row.checkbox.checked !== compared) row.checkbox.checked = compared;
   texts.forEach((text, i) => {
     if (i === 1) {

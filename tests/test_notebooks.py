@@ -80,7 +80,7 @@ def test_quickstart(venv_kernel: str, tmp_path: Path) -> None:
     (fit_cell,) = [c for c in code if "epochs=5" in c.source]
     assert text_of(fit_cell).startswith("trained 5 epochs, val_accuracy ")
 
-    (stop_cell,) = [c for c in code if "stop_training()" in c.source]
+    (stop_cell,) = [c for c in code if "stop_training(" in c.source]
     stop_text = text_of(stop_cell)
     assert "training #2 stopped at epoch " in stop_text
     assert "(notebook widget)" in stop_text

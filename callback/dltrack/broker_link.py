@@ -33,7 +33,12 @@ from .session import TrainingSession, finish
 
 log = logging.getLogger("dltrack")
 
-PROGRESS_INTERVAL_S = 0.1  # ≤ 10 progress messages per second per training
+PROGRESS_INTERVAL_S = 0.1  # ≤ 10 progress messages per second per training, on average
+# Progress goes out in slots PROGRESS_INTERVAL_S apart, and a slot may be taken this much
+# early. Timing each interval from the previous send instead let the slots drift behind the
+# batches: at ~10 batches/s each batch then waited up to a whole interval for its message
+# (median 55 ms instead of ~10 ms on loopback; bench/latency.py, docs/benchmarks.md).
+PROGRESS_EARLY_S = 0.05
 HEARTBEAT_INTERVAL_S = 1.0
 COMMAND_POLL_S = 0.02
 # A command sent this long before the training started is a replay of an old one.
@@ -54,7 +59,7 @@ class BrokerLink:
         self.backoff = Backoff(cap=LIVE_RECONNECT_CAP_S)
         self.seq = 0
         self.sent_progress: tuple[int, int] | None = None
-        self.progress_at = 0.0
+        self.progress_slot = 0.0  # when the next progress message is due
         self.heartbeat_at = 0.0
         self.liveness_at = 0.0
         self.seen_commands: set[str] = set()
@@ -149,13 +154,13 @@ class BrokerLink:
 
     def _publish_progress(self, now: float) -> None:
         latest = self.session.latest
-        if latest is None or now - self.progress_at < PROGRESS_INTERVAL_S:
+        if latest is None or now < self.progress_slot - PROGRESS_EARLY_S:
             return
         where = (latest.epoch, latest.step)
         if where == self.sent_progress:
             return
         self.sent_progress = where
-        self.progress_at = now
+        self.progress_slot = max(self.progress_slot, now) + PROGRESS_INTERVAL_S
         self._publish(
             PROGRESS,
             epoch=latest.epoch,

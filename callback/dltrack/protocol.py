@@ -19,6 +19,11 @@ from .keys import is_model_key, is_training_id, new_training_id
 VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_LOG_ENTRIES = 64
+# Integers past JavaScript's exact range are refused: every viewer can hold what it accepts.
+MAX_INT = 2**53 - 1
+# Times are Unix seconds; bounded (to the year 5138) so that a viewer subtracting two of them
+# never gets an infinity.
+MAX_TIME = 1e11
 
 TRAIN_BEGIN = "train_begin"
 EPOCH_BEGIN = "epoch_begin"
@@ -86,11 +91,19 @@ def _decode(raw: bytes | str) -> Any:
 
 
 def _is_int(value: Any, minimum: int = 0) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_INT
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    # A JSON integer may have hundreds of digits: bounded before any float conversion, which
+    # would raise OverflowError instead of refusing the message.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return abs(value) <= MAX_INT if isinstance(value, int) else math.isfinite(value)
+
+
+def _is_time(value: Any) -> bool:
+    return _is_number(value) and 0 <= value <= MAX_TIME
 
 
 def _logs_ok(value: Any) -> bool:
@@ -109,8 +122,8 @@ def _optional_int(value: Any) -> bool:
     return value is None or _is_int(value)
 
 
-def _optional_number(value: Any) -> bool:
-    return value is None or _is_number(value)
+def _optional_time(value: Any) -> bool:
+    return value is None or _is_time(value)
 
 
 def _optional_str(value: Any) -> bool:
@@ -136,8 +149,8 @@ def _epoch_record_ok(value: Any) -> bool:
         and _is_int(value.get("epoch"))
         and _logs_ok(value.get("logs"))
         and _optional_int(value.get("steps"))
-        and _optional_number(value.get("started_at"))
-        and _optional_number(value.get("ended_at"))
+        and _optional_time(value.get("started_at"))
+        and _optional_time(value.get("ended_at"))
     )
 
 
@@ -147,7 +160,7 @@ def _stop_ok(value: Any) -> bool:
         and _optional_str(value.get("sender"))
         and _optional_str(value.get("kind"))
         and _optional_str(value.get("command_id"))
-        and _optional_number(value.get("requested_at"))
+        and _optional_time(value.get("requested_at"))
         and _optional_int(value.get("epoch"))
         and _optional_int(value.get("step"))
     )
@@ -163,9 +176,9 @@ def _snapshot_ok(value: Any) -> bool:
         _optional_str(value.get("status"))
         and _optional_int(value.get("number"))
         and (params is None or _params_ok(params))
-        and _optional_number(value.get("started_at"))
+        and _optional_time(value.get("started_at"))
         and _optional_int(value.get("epoch"))
-        and _optional_number(value.get("epoch_started_at"))
+        and _optional_time(value.get("epoch_started_at"))
         and _optional_int(value.get("step"))
         and _optional_int(value.get("steps"))
         and (logs is None or _logs_ok(logs))
@@ -195,7 +208,7 @@ def _body_ok(msg: Message) -> bool:
         return (
             _one_of(msg.get("status"), FINAL_STATUSES)
             and _optional_str(msg.get("reason"))
-            and _optional_number(msg.get("ended_at"))
+            and _optional_time(msg.get("ended_at"))
             and _optional_int(msg.get("epochs_done"))
             and (final_logs is None or _logs_ok(final_logs))
             and _stop_ok(msg.get("stop"))
@@ -220,7 +233,7 @@ def parse_update(raw: bytes | str) -> Message | None:
         return None
     if not (is_model_key(msg.get("model_key")) and is_training_id(msg.get("training_id"))):
         return None
-    if not (_is_int(msg.get("seq")) and _is_number(msg.get("ts"))):
+    if not (_is_int(msg.get("seq")) and _is_time(msg.get("ts"))):
         return None
     return msg if _body_ok(msg) else None
 
@@ -276,7 +289,7 @@ def parse_command(raw: bytes | str) -> Command | None:
         and _one_of(msg.get("kind"), COMMAND_KINDS)
         and is_model_key(msg.get("model_key"))
         and isinstance(msg.get("sender"), str)
-        and _is_number(msg.get("ts"))
+        and _is_time(msg.get("ts"))
     ):
         return None
     return Command(

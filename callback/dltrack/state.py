@@ -8,6 +8,7 @@ state and touches no thread, socket or clock of its own, so all of it is tested 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -135,7 +136,7 @@ def _progress(view: TrainingView, m: p.Message) -> TrainingView:
         "steps": m.get("steps"),
         "logs": m["logs"],
         "epoch_started_at": started,
-        "rate": m["step"] / elapsed if old and elapsed > 0 else None,
+        "rate": _rate(m["step"], elapsed) if old else None,
     }
     losses = view.batch_losses if old else ()
     if "loss" in m["logs"]:
@@ -143,6 +144,13 @@ def _progress(view: TrainingView, m: p.Message) -> TrainingView:
         if len(losses) > MAX_BATCH_LOSSES:
             losses = losses[::2]  # halve the resolution, keep the whole epoch's shape
     return replace(view, current=current, batch_losses=losses)
+
+
+def _rate(steps: int, elapsed: float) -> float | None:
+    """Steps per second; None when it cannot be told (a sender's clock may be anything, and
+    an infinity would make the snapshot invalid JSON)."""
+    rate = steps / elapsed if elapsed > 0 else None
+    return rate if rate is not None and math.isfinite(rate) else None
 
 
 def _epoch_end(view: TrainingView, m: p.Message) -> TrainingView:

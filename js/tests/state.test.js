@@ -19,6 +19,7 @@ import {
   stopView,
   summaryLogs,
   theRunningOne,
+  trainingLabel,
 } from "../state.js";
 import { NOW, runningTraining, snapshot, training } from "./fixtures.js";
 
@@ -44,6 +45,13 @@ describe("normalizeSnapshot", () => {
     expect(filled).toEqual(history[t.training_id]);
     // The same history array is normalised once and reused.
     expect(normalizeSnapshot({ trainings: [t] }, history).trainings[0].epochs).toBe(filled);
+  });
+  it("puts a training not numbered yet first, and labels it #?", () => {
+    const fresh = runningTraining({ number: null, started_at: NOW });
+    const s = norm({ trainings: [training({ number: 4 }), fresh, training({ number: 9 })] });
+    expect(s.trainings.map((t) => t.number)).toEqual([null, 9, 4]);
+    expect(trainingLabel(s.trainings[0])).toBe("#?");
+    expect(trainingLabel(s.trainings[1])).toBe("#9");
   });
   it("sorts trainings newest first and epochs ascending", () => {
     const t = training({ number: 1, epochs: [{ epoch: 2, logs: {} }, { epoch: 0, logs: {} }, { epoch: 1, logs: {} }] });

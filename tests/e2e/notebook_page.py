@@ -7,9 +7,10 @@ through Playwright's auto-waiting `expect`, with generous timeouts for a loaded 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,23 +164,34 @@ class NotebookPage:
 
     # -- screenshots -------------------------------------------------------------------------
 
-    def shoot(self, state: str, cell: int = 0) -> None:
-        """The page and the widget alone, as test-artifacts/screenshots/NAME-STATE[-widget].png."""
+    def shoot(self, state: str, cell: int = 0, whole_notebook: bool = False) -> None:
+        """The page and the widget alone, as test-artifacts/screenshots/NAME-STATE[-widget].png;
+        `whole_notebook`: the page as tall as the notebook (e.g. the widget and the cell below)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=SCREENSHOTS / f"{self.name}-{state}.png")
+        if whole_notebook:
+            cells = self.page.locator(".jp-Notebook:visible .jp-Cell")
+            top = cells.first.evaluate("e => e.getBoundingClientRect().top")
+            bottom = cells.last.evaluate("e => e.getBoundingClientRect().bottom")
+            with self._window_height(int(bottom - top) + 250):  # + menus, toolbar, status bar
+                self.page.screenshot(path=SCREENSHOTS / f"{self.name}-{state}.png")
+        else:
+            self.page.screenshot(path=SCREENSHOTS / f"{self.name}-{state}.png")
         monitor = self.monitor(cell)
         box = monitor.bounding_box() if monitor.count() else None
-        if box is None:
-            return
-        # The notebook scrolls inside a fixed-size panel, which clips a widget taller than the
-        # window: make the window tall enough for a moment.
+        if box is not None:
+            with self._window_height(int(box["height"]) + 400):
+                monitor.screenshot(path=SCREENSHOTS / f"{self.name}-{state}-widget.png")
+
+    @contextlib.contextmanager
+    def _window_height(self, height: int) -> Iterator[None]:
+        """The notebook scrolls inside a fixed-size panel, which clips anything taller than the
+        window: make the window tall enough for a moment."""
         size = self.page.viewport_size
-        tall = size is not None and box["height"] + 300 > size["height"]
-        if tall and size is not None:
-            height = int(box["height"]) + 400
-            self.page.set_viewport_size({"width": size["width"], "height": height})
+        if size is None or height <= size["height"]:
+            yield
+            return
+        self.page.set_viewport_size({"width": size["width"], "height": min(height, 3000)})
         try:
-            monitor.screenshot(path=SCREENSHOTS / f"{self.name}-{state}-widget.png")
+            yield
         finally:
-            if tall and size is not None:
-                self.page.set_viewport_size(size)
+            self.page.set_viewport_size(size)

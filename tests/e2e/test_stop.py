@@ -120,7 +120,7 @@ def test_stop_a_training_in_this_kernel_while_its_cell_runs(
     nb.run_cell(1)
     nb.wait_bars_advance()
     expect(nb.prompt(1)).to_have_text(re.compile(r"\[\*\]"))  # fit() is running
-    nb.shoot("busy")
+    nb.shoot("busy", whole_notebook=True)
 
     timing = stop_and_expect_stopped(nb, "busy-stop")
     nb.wait_cell_done(1, timeout=TRAINING_TIMEOUT_MS)

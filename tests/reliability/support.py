@@ -69,6 +69,7 @@ def drive(
     steps: int,
     step_delay: float = 0.0,
     on_batch: Callable[[int, int], None] | None = None,
+    metrics: Callable[[int], dict[str, float]] = epoch_logs,
 ) -> Run:
     """Run the hooks in the order Keras' fit() does, on the calling thread."""
     model = FakeModel()
@@ -87,7 +88,7 @@ def drive(
                 time.sleep(step_delay)
             if model.stop_training:
                 break
-        logs = epoch_logs(epoch)
+        logs = metrics(epoch)
         tracker.on_epoch_end(epoch, logs)
         history.append(logs)
         if model.stop_training:
@@ -347,9 +348,11 @@ class DurableFirestore:
 # -- RabbitMQ node inspection and a hard kill --------------------------------------------------
 
 
-def list_queues(node: PrivateRabbitMQ) -> dict[str, int]:
-    """Queue name → consumer count on the private node (`rabbitmqctl list_queues`)."""
+def list_queues(node: PrivateRabbitMQ, *columns: str) -> dict[str, dict[str, str]]:
+    """Queue name → {column: value} on the private node (`rabbitmqctl list_queues`), with
+    `consumers` and any other `columns`."""
     info = node.info
+    wanted = ["name", "consumers", *columns]
     done = subprocess.run(
         [
             services.rabbit_tool("rabbitmqctl"),
@@ -358,8 +361,7 @@ def list_queues(node: PrivateRabbitMQ) -> dict[str, int]:
             "list_queues",
             "-q",
             "--no-table-headers",
-            "name",
-            "consumers",
+            *wanted,
         ],
         env=services.rabbit_env(info),
         capture_output=True,
@@ -369,9 +371,9 @@ def list_queues(node: PrivateRabbitMQ) -> dict[str, int]:
     )
     queues = {}
     for line in done.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            queues[parts[0]] = int(parts[1])
+        values = line.split("\t")
+        if len(values) == len(wanted):
+            queues[values[0]] = dict(zip(wanted[1:], values[1:], strict=True))
     return queues
 
 
