@@ -117,29 +117,34 @@ def _summary(data: dict[str, Any]) -> list[str]:
             if "skipped" in rows_by_rate:
                 rows.append([f"live latency, {backend}", "", rows_by_rate["skipped"], "not run"])
                 continue
-            ages = [r["watcher"]["age_ms"] for r in rows_by_rate.values()]
+            for path, what in (
+                ("raw", "raw update feed"),
+                ("watcher", "Watcher listener (what the widget gets)"),
+            ):
+                ages = [r[path]["age_ms"] for r in rows_by_rate.values()]
+                worst = max(ages, key=lambda a: a["p99"])
+                worst50 = max(a["p50"] for a in ages)
+                ok = (
+                    None
+                    if math.isnan(worst["p99"])
+                    else worst50 <= TARGET_P50_MS and worst["p99"] <= TARGET_P99_MS
+                )
+                rows.append(
+                    [
+                        f"batch end -> {what}, {backend}: age of the batch shown",
+                        f"p50 <= {TARGET_P50_MS:.0f} ms, p99 <= {TARGET_P99_MS:.0f} ms",
+                        f"worst rate: p50 {worst50:.0f} ms, p99 {worst['p99']:.0f} ms",
+                        _verdict(ok),
+                    ]
+                )
             fresh = [r["raw"]["freshness_ms"] for r in rows_by_rate.values()]
-            worst_age = max(ages, key=lambda a: a["p99"])
             worst_fresh = max(fresh, key=lambda a: a["p50"])
-            ok = (
-                None
-                if math.isnan(worst_age["p99"])
-                else worst_age["p50"] <= TARGET_P50_MS and worst_age["p99"] <= TARGET_P99_MS
-            )
             rows.append(
                 [
-                    f"batch end -> viewer state ({backend}), age of what the viewer shows",
-                    f"p50 <= {TARGET_P50_MS:.0f} ms, p99 <= {TARGET_P99_MS:.0f} ms",
-                    f"worst rate: p50 {worst_age['p50']:.0f} ms, p99 {worst_age['p99']:.0f} ms",
-                    _verdict(ok),
-                ]
-            )
-            rows.append(
-                [
-                    f"every batch -> first update that shows it ({backend})",
+                    f"every batch -> first update that shows it ({backend}, raw feed)",
                     "(includes coalescing to <= 10/s)",
                     f"worst rate: p50 {worst_fresh['p50']:.0f} ms, p99 {worst_fresh['p99']:.0f} ms",
-                    "by design >= 50 ms at high rates (see 2.)",
+                    "~50 ms at high rates by design (see 2.)",
                 ]
             )
     st = data.get("stop_time")

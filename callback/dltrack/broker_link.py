@@ -33,12 +33,12 @@ from .session import TrainingSession, finish
 
 log = logging.getLogger("dltrack")
 
-PROGRESS_INTERVAL_S = 0.1  # ≤ 10 progress messages per second per training, on average
-# Progress goes out in slots PROGRESS_INTERVAL_S apart, and a slot may be taken this much
-# early. Timing each interval from the previous send instead let the slots drift behind the
-# batches: at ~10 batches/s each batch then waited up to a whole interval for its message
-# (median 55 ms instead of ~10 ms on loopback; bench/latency.py, docs/benchmarks.md).
-PROGRESS_EARLY_S = 0.05
+PROGRESS_INTERVAL_S = 0.1  # ≤ ~10 progress messages per second per training
+# Progress is paced by the batches' own end times: a batch that ended at least an interval
+# (less this slack, for timer jitter) after the last one reported goes out at once. Pacing by
+# send times instead let the sends drift behind the batches: at ~10 batches/s each batch then
+# waited up to a whole interval (median 55 ms instead of ~10 ms on loopback; bench/latency.py).
+PROGRESS_SLACK_S = 0.01
 HEARTBEAT_INTERVAL_S = 1.0
 COMMAND_POLL_S = 0.02
 # A command sent this long before the training started is a replay of an old one.
@@ -59,7 +59,7 @@ class BrokerLink:
         self.backoff = Backoff(cap=LIVE_RECONNECT_CAP_S)
         self.seq = 0
         self.sent_progress: tuple[int, int] | None = None
-        self.progress_slot = 0.0  # when the next progress message is due
+        self.sent_batch_at = 0.0  # Progress.at of the batch last reported
         self.heartbeat_at = 0.0
         self.liveness_at = 0.0
         self.seen_commands: set[str] = set()
@@ -154,13 +154,14 @@ class BrokerLink:
 
     def _publish_progress(self, now: float) -> None:
         latest = self.session.latest
-        if latest is None or now < self.progress_slot - PROGRESS_EARLY_S:
+        if latest is None:
             return
         where = (latest.epoch, latest.step)
-        if where == self.sent_progress:
+        since = latest.at - self.sent_batch_at  # negative if the clock was set back
+        if where == self.sent_progress or 0 <= since < PROGRESS_INTERVAL_S - PROGRESS_SLACK_S:
             return
         self.sent_progress = where
-        self.progress_slot = max(self.progress_slot, now) + PROGRESS_INTERVAL_S
+        self.sent_batch_at = latest.at
         self._publish(
             PROGRESS,
             epoch=latest.epoch,

@@ -104,7 +104,7 @@ def _test_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def kernel_name(request: pytest.FixtureRequest, dltrack_home: Path) -> str:
+def kernel_name(request: pytest.FixtureRequest) -> str:
     """The name of this test's kernelspec (created in whichever server the test uses)."""
     return _test_name(request)
 

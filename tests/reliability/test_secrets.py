@@ -136,7 +136,8 @@ def test_broker_password_never_leaks_in_a_faulty_run(
     assert stop_sent and len(run.history) < 200  # the stop went through the tapped exchange
     bodies = tap.drain()
     tap.delete()
-    assert any(b'"type":"command"' in b for b in bodies) and len(bodies) > 50
+    kinds = {json.loads(b).get("type") for b in bodies}
+    assert {"train_begin", "heartbeat", "epoch_end", "command", "ack", "train_end"} <= kinds
 
     spool_dir = config.resolve().spool_dir
     places = {
@@ -235,18 +236,23 @@ def venv_kernel(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def notebook_cells(secret_url: tuple[str, str], firestore_url: str) -> Iterator[list[str]]:
+def notebook_cells(
+    secret_url: tuple[str, str], firestore_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[str]]:
     url, password = secret_url
     key = create_model("secret notebook", store=firestore_url).key
+    # As `dltrack.use_secrets()` leaves it: the URL in the kernel's environment only.
+    monkeypatch.setenv("DLTRACK_BROKER_URL", url)
     wrong = url.replace(password, "x" + password)
     yield [
         "%load_ext dltrack",
-        f"%dltrack {key} --broker {url} --store {firestore_url}",
+        f"monitor = %dltrack {key} --store {firestore_url}\nmonitor",
         "from dltrack import Tracker\nfrom tests.reliability.support import drive\n"
-        f"drive(Tracker({key!r}, broker={url!r}, store={firestore_url!r}), 3, 5, 0.05)\n"
+        f"drive(Tracker({key!r}, store={firestore_url!r}), 3, 5, 0.05)\n"
         f"drive(Tracker({key!r}, broker={wrong!r}, store={firestore_url!r}), 2, 5, 0.05)\n"
         "import time; time.sleep(1.5)",
-        "import dltrack; dltrack.config.resolve()",
+        "import dltrack.config\ndisplay(dltrack.config.resolve())\n"
+        "display(monitor.watcher.settings)\nmonitor.watcher.snapshot()['connection']",
     ]
 
 
@@ -268,10 +274,9 @@ def test_notebook_file_holds_no_password(
     client.execute()
     saved = nbformat.writes(nb)
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
-    widgets = json.dumps(nb.metadata.get("widgets", {}))
+    assert "error" not in [o["output_type"] for c in nb.cells for o in c.get("outputs", [])]
     assert "application/vnd.jupyter.widget-view+json" in outputs  # the monitor was shown
-    assert "dltrack.widget" in widgets or "TrainingMonitor" in widgets or "state" in widgets
+    assert nb.metadata.get("widgets")  # with its state saved in the file
     assert "refused user" in outputs  # the wrong password's warning, masked
-    # The cells' sources hold the URL (the user typed it there); nothing dltrack wrote may.
-    assert password not in outputs and password not in widgets
-    assert saved.count(password) == sum(c.source.count(password) for c in nb.cells)
+    assert ":***@" in outputs
+    assert password not in saved
