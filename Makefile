@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-fast lint format js js-test bench clean
+.PHONY: setup demo test test-fast lint format js js-test bench screenshots clean
 
 setup:                 ## venv, Python packages, widget front end
 	tools/setup.sh
@@ -35,6 +35,9 @@ js-test:
 
 bench: setup           ## run every benchmark and rewrite docs/benchmarks.md
 	$(BIN)/python tools/services.py run -- $(BIN)/python -m bench.run_all
+
+screenshots: setup    ## copy the browser tests' best screenshots into docs/screenshots
+	$(BIN)/python -m tests.e2e.publish_screenshots
 
 clean:
 	rm -rf $(VENV) js/node_modules dltrack_widget/static .services .pytest_cache .mypy_cache .ruff_cache
