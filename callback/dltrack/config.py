@@ -31,6 +31,13 @@ class Settings:
     def spool_dir(self) -> Path:
         return self.home / "spool"
 
+    def __repr__(self) -> str:
+        # Shown wherever a notebook displays it (`watcher.settings`): URLs masked.
+        return (
+            f"Settings(broker_url={mask_url(self.broker_url)!r}, "
+            f"store_url={mask_url(self.store_url)!r}, home={self.home!r})"
+        )
+
 
 def dltrack_home() -> Path:
     # Absolute: the default URL below is `sqlite://` + this path, and a relative path there

@@ -145,6 +145,9 @@ class Tracker(keras.callbacks.Callback):
         if s is None:
             return
         epoch = s.epoch or 0
+        latest = s.latest
+        if latest is not None and latest.epoch == epoch and latest.step > batch + 1:
+            return  # an older batch's hook finishing late (Keras may use a thread pool)
         s.latest = Progress(epoch, batch + 1, self.params.get("steps"), logs or {}, time.time())
         request = s.stop_request
         if request is not None and request.kind == STOP and s.stop is None:
@@ -240,6 +243,8 @@ class Tracker(keras.callbacks.Callback):
         self._interrupts += 1
         if s is None or self._interrupts > 1 or s.ended.is_set():
             self._restore_interrupt_handler()
+            if s is not None:
+                finish(s, "failed", "interrupted at once by a second Ctrl-C")
             raise KeyboardInterrupt
         s.stop_request = Command.new(STOP, s.model_key, s.training_id, "interrupt (Ctrl-C)")
         print(

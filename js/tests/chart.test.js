@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decimate, extent, finitePoints, layoutSeries, paddedExtent, pathFor, scalePoints } from "../chart.js";
+import { decimate, extent, finitePoints, layoutSeries, paddedExtent, pathFor, scalePoints, xAxisLabels } from "../chart.js";
 
 describe("extents", () => {
   it("ignores non-finite values", () => {
@@ -55,7 +55,8 @@ describe("scaling and paths", () => {
   it("writes an SVG path", () => {
     expect(pathFor([[0, 50], [50.04, 25.06], [100, 0]])).toBe("M0,50L50,25.1L100,0");
     expect(pathFor([])).toBe("");
-    expect(pathFor([[10, 20]])).toBe("M9,20L11,20");
+    // One point: a zero-length segment, drawn as a round dot by the stroke's round caps.
+    expect(pathFor([[10, 20]])).toBe("M10,20L10,20");
   });
   it("drops gaps", () => {
     expect(finitePoints([[1, 2], [2, Number.NaN], [3, null], [4, 1]])).toEqual([[1, 2], [4, 1]]);
@@ -74,7 +75,27 @@ describe("layoutSeries", () => {
   it("handles one epoch and no data", () => {
     const one = layoutSeries([[[1, 0.5]]], { width: 600, height: 160 });
     expect(one.xDomain).toEqual({ min: 0.5, max: 1.5 });
-    expect(one.paths[0]).toMatch(/^M/);
-    expect(layoutSeries([[]], { width: 600, height: 160 }).paths).toEqual([""]);
+    // A dot in the middle of the chart, not a dash.
+    expect(one.paths[0]).toBe("M300,80L300,80");
+    expect(one.sizes).toEqual([1]);
+    const none = layoutSeries([[]], { width: 600, height: 160 });
+    expect(none.paths).toEqual([""]);
+    expect(none.sizes).toEqual([0]);
+  });
+  it("counts the points each series keeps", () => {
+    const { sizes } = layoutSeries([[[1, 1], [2, 2]], [[3, Number.NaN], [3, 1]]], { width: 600, height: 160 });
+    expect(sizes).toEqual([2, 1]);
+  });
+});
+
+describe("xAxisLabels", () => {
+  it("labels the first and last epoch", () => {
+    expect(xAxisLabels({ min: 1, max: 20 })).toEqual({ min: "1", mid: "epoch", max: "20" });
+  });
+  it("labels a single epoch once, under the dot", () => {
+    expect(xAxisLabels({ min: 1, max: 1 })).toEqual({ min: "", mid: "epoch 1", max: "" });
+  });
+  it("labels nothing without data", () => {
+    expect(xAxisLabels(null)).toEqual({ min: "", mid: "epoch", max: "" });
   });
 });

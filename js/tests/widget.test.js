@@ -193,6 +193,68 @@ describe("stop flow", () => {
   });
 });
 
+describe("an epoch cut short by a stop", () => {
+  // Keras ends the epoch it stopped in (on_epoch_end, with validation): its record holds the
+  // batches really done, 20 of the 90 planned.
+  const stoppedAt = (steps) => {
+    const t = runningTraining({ params: { epochs: 20, steps: 90 }, current: { ...running.current, steps: 90, step: steps } });
+    const partial = epochRecord(3, { loss: 0.4, val_loss: 0.45 }, { steps });
+    return {
+      live: t,
+      stopped: { ...t, status: "stopped", current: null, epochs: [...t.epochs.map((e) => ({ ...e, steps: 90 })), partial], epochs_done: 4 },
+    };
+  };
+  it("draws the stopped epoch against the planned steps and marks it partial", () => {
+    const { live, stopped } = stoppedAt(20);
+    const { $, update } = setup(snapshot({ trainings: [live] }));
+    update(snapshot({ trainings: [stopped] }));
+    const bar = $("[data-testid=epoch-bar][data-epoch='4']");
+    expect(bar.dataset.state).toBe("done");
+    expect(bar.textContent).toContain("20/90 (partial)");
+    expect(bar.textContent).not.toContain("20/20");
+    expect(bar.dataset.partial).toBe("true");
+    expect(bar.querySelector(".dltrack-bar-fill").style.width).toBe("22.2%");
+    const full = $("[data-testid=epoch-bar][data-epoch='3']");
+    expect(full.textContent).toContain("90/90");
+    expect(full.dataset.partial).toBeUndefined();
+  });
+  it("marks the partial epoch in the epoch table", () => {
+    const { stopped } = stoppedAt(20);
+    const { $ } = setup(snapshot({ trainings: [stopped] }));
+    const row = $("[data-testid=epoch-table] tbody tr[data-epoch='4']");
+    expect(row.dataset.partial).toBe("true");
+    expect(row.firstChild.textContent).toBe("4 (partial)");
+    expect(row.firstChild.getAttribute("title")).toBe("stopped after 20 of 90 steps");
+    expect($("[data-testid=epoch-table] tbody tr[data-epoch='3']").dataset.partial).toBeUndefined();
+  });
+});
+
+describe("a training with a single epoch", () => {
+  const one = training({ epochs: [epochRecord(0, { loss: 0.5, val_loss: 0.6 })], epochs_done: 1, epochs_planned: 1 });
+  it("draws each series as a dot and labels the axis with that one epoch", () => {
+    const { $ } = setup(snapshot({ trainings: [one] }));
+    const chart = $("[data-testid=chart][data-metric=loss]");
+    const paths = [...chart.querySelectorAll("path")];
+    expect(paths).toHaveLength(2);
+    for (const p of paths) {
+      expect(p.classList.contains("dltrack-series-dot")).toBe(true);
+      const [, x1, y1, x2, y2] = p.getAttribute("d").match(/^M([\d.]+),([\d.]+)L([\d.]+),([\d.]+)$/);
+      expect([x1, y1]).toEqual([x2, y2]);
+      expect(Number(x1)).toBe(300);
+    }
+    const axis = [...chart.querySelector(".dltrack-axis-x").children].map((n) => n.textContent);
+    expect(axis).toEqual(["", "epoch 1", ""]);
+  });
+  it("goes back to lines and first/last labels when more epochs arrive", () => {
+    const { $, update } = setup(snapshot({ trainings: [one] }));
+    update(snapshot({ trainings: [{ ...one, epochs: [...one.epochs, epochRecord(1, { loss: 0.4, val_loss: 0.5 })] }] }));
+    const chart = $("[data-testid=chart][data-metric=loss]");
+    for (const p of chart.querySelectorAll("path")) expect(p.classList.contains("dltrack-series-dot")).toBe(false);
+    const axis = [...chart.querySelector(".dltrack-axis-x").children].map((n) => n.textContent);
+    expect(axis).toEqual(["1", "epoch", "2"]);
+  });
+});
+
 describe("the history and stop_route traits", () => {
   it("takes finished trainings' epochs from `history`", () => {
     const s = snapshot();

@@ -243,7 +243,7 @@ def notebook_cells(
     key = create_model("secret notebook", store=firestore_url).key
     # As `dltrack.use_secrets()` leaves it: the URL in the kernel's environment only.
     monkeypatch.setenv("DLTRACK_BROKER_URL", url)
-    wrong = url.replace(password, "x" + password)
+    wrong = url.replace(password, "wrong" + password[::-1])
     yield [
         "%load_ext dltrack",
         f"monitor = %dltrack {key} --store {firestore_url}\nmonitor",
