@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-PEERS_SETUP = [
-    "**TensorBoard and MLflow rows.** Neither `tensorboard` nor `mlflow` is a dltrack"
-    " dependency, and `pip install mlflow` into the project's `.venv` would downgrade"
-    " python-dateutil (4.0 -> 2.9) under the other packages, so this run took them from a"
-    " separate virtual environment layered over `.venv` (a `.pth` file), leaving `.venv`"
-    " untouched; with `.venv`'s own interpreter those rows say *not run*:",
-    "",
-    "```sh",
-    "python3 -m venv /tmp/bench-peers",
-    "echo \"import site; site.addsitedir('$PWD/.venv/lib/python3.11/site-packages')\" \\",
-    "  > /tmp/bench-peers/lib/python3.11/site-packages/zz_dltrack_venv.pth",
-    "/tmp/bench-peers/bin/pip install mlflow tensorboard",
-    ".venv/bin/python tools/services.py run -- /tmp/bench-peers/bin/python -m bench.run_all",
-    "```",
-]
+
+def peers_setup(meta: dict[str, Any]) -> list[str]:
+    m = meta["machine"]
+    had = m.get("mlflow") != "not installed" and m.get("tensorboard") != "not installed"
+    how = (
+        "this run took them from a separate virtual environment layered over `.venv` (a"
+        " `.pth` file), leaving `.venv` untouched, like this:"
+        if had
+        else "this run did not have them (hence *not run*); to include them, layer a separate"
+        " virtual environment over `.venv` (a `.pth` file), leaving `.venv` untouched:"
+    )
+    return [
+        "**TensorBoard and MLflow rows.** Neither `tensorboard` nor `mlflow` is a dltrack"
+        " dependency, and `pip install mlflow` into the project's `.venv` would downgrade"
+        " python-dateutil (4.0 -> 2.9) under the other packages; " + how,
+        "",
+        "```sh",
+        "python3 -m venv /tmp/bench-peers",
+        "echo \"import site; site.addsitedir('$PWD/.venv/lib/python3.11/site-packages')\" \\",
+        "  > /tmp/bench-peers/lib/python3.11/site-packages/zz_dltrack_venv.pth",
+        "/tmp/bench-peers/bin/pip install mlflow tensorboard",
+        ".venv/bin/python tools/services.py run -- /tmp/bench-peers/bin/python -m bench.run_all",
+        "```",
+    ]
 
 
 def _variant(data: dict[str, Any], model: str, name: str) -> dict[str, Any] | None:

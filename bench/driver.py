@@ -31,9 +31,17 @@ def train(
     ready: Any,
     go: Any,
     out: Any,
+    pacing: str = "current",
 ) -> None:
-    """One training at `rate` batches/s for `seconds`; sends back every batch's end time."""
+    """One training at `rate` batches/s for `seconds`; sends back every batch's end time.
+
+    `pacing="send-time"` swaps in the Tracker's former progress pacing (bench/pacing.py)."""
     from dltrack import Tracker
+
+    if pacing == "send-time":
+        from .pacing import use_send_time_pacing
+
+        use_send_time_pacing()
 
     batches = max(1, int(rate * seconds))
     epochs = -(-batches // steps)

@@ -30,7 +30,9 @@ from .stats import tail
 RATES = (10, 100, 1000)
 
 
-def one_run(sandbox: Sandbox, backend: str, rate: int, seconds: float) -> dict[str, Any]:
+def one_run(
+    sandbox: Sandbox, backend: str, rate: int, seconds: float, pacing: str = "current"
+) -> dict[str, Any]:
     from . import driver
 
     broker = sandbox.broker_url(backend)
@@ -40,7 +42,7 @@ def one_run(sandbox: Sandbox, backend: str, rate: int, seconds: float) -> dict[s
     ready, go, out = ctx.Event(), ctx.Event(), ctx.Queue()
     child = ctx.Process(
         target=driver.train,
-        args=(key, broker, sandbox.local_url, rate, seconds, steps, ready, go, out),
+        args=(key, broker, sandbox.local_url, rate, seconds, steps, ready, go, out, pacing),
         daemon=True,
     )
     child.start()

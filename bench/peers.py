@@ -139,7 +139,7 @@ def _missing(module: str) -> str | None:
     try:
         __import__(module)
     except ImportError:
-        return f"{module} is not installed in this interpreter (see docs/benchmarks.md)"
+        return f"{module} is not installed here (docs/benchmarks.md says how to add it)"
     return None
 
 

@@ -39,8 +39,10 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def _verdict(ok: bool | None) -> str:
+def _verdict(ok: bool | str | None) -> str:
     """`ok` from comparisons: NaN (no samples) compares False, so callers pass None then."""
+    if ok == "unresolved":
+        return "within the noise (the direct cost is an upper bound)"
     return {True: "met", False: "**missed**", None: "not measured"}[ok]
 
 
@@ -55,21 +57,22 @@ def _header(meta: dict[str, Any]) -> list[str]:
         "",
         "<!-- Written by `python -m bench.run_all` (bench/report.py); edits here are lost. -->",
         "",
-        f"Reproduce everything with `{MAKE}` (that is `{FULL}`), about 20 minutes; each part",
-        f"alone with `{ALONE.format(part='PART')}` (PART = overhead, latency, stop_time, scale),",
-        "each with `--quick` for a smoke run. `tools/services.py run` provides RabbitMQ and sets",
-        "`DLTRACK_TEST_AMQP_URL`; without it the RabbitMQ rows say *not run*.",
+        f"Reproduce everything with `{MAKE}` (that is `{FULL}`; about 20 minutes), or one part"
+        f" with `{ALONE.format(part='PART')}` where PART is overhead, latency, pacing,"
+        " stop_time or scale; each takes `--quick` for a smoke run. `tools/services.py run`"
+        " provides RabbitMQ and sets `DLTRACK_TEST_AMQP_URL`; without it the RabbitMQ rows say"
+        " *not run*.",
         "",
         f"This run{quick}: `{meta['command']}`, {m['date']}, {meta.get('took_s', 0) / 60:.0f} min.",
         "",
-        f"- Machine: {m['cores']} cores, {m['cpu']}, {m['ram']} RAM, {m['os']}. **Shared**: other",
-        "  engineers' test suites ran on the same two cores during the run (and restart RabbitMQ",
-        "  now and then), so wall times are noisy; every figure is a median with its spread,",
-        "  runs are alternated, and nothing here is asserted in a test.",
+        f"- Machine: {m['cores']} cores ({m['cpu']}), {m['ram']} RAM, {m['os']}. **Shared**:"
+        " other engineers' test suites (browsers, Keras trainings, RabbitMQ restarts) ran on"
+        " the same two cores during the run, so wall times are noisy; every figure is a median"
+        " with its spread, runs are alternated, and nothing here is asserted in a test.",
         f"- Versions: Python {m['python']}, TensorFlow {m['tensorflow']} (CPU), Keras"
         f" {m['keras']}, pika {m['pika']}, tqdm {m['tqdm']}, TensorBoard"
-        f" {m.get('tensorboard', '?')}, MLflow {m['mlflow']},"
-        f" RabbitMQ {m['rabbitmq']} (loopback).",
+        f" {m.get('tensorboard', '?')}, MLflow {m['mlflow']}, RabbitMQ {m['rabbitmq']}"
+        " (loopback).",
         "",
         "![overhead, latency and stop time](benchmarks.png)",
         "",
@@ -86,11 +89,16 @@ def _summary(data: dict[str, Any]) -> list[str]:
             r = (mlp.get("dltrack_alone", {}).get(name) or {}).get("ratio")
             cost = mlp.get("dltrack_cost", {}).get(name)
             attributable = f"; cost measured directly: {100 * cost['share']:.1f}%" if cost else ""
-            ok = None
-            if r:  # met when the median is, or when the noise hides it but the direct cost is
-                ok = r["median"] <= TARGET_RATIO or bool(
-                    cost and r["q1"] <= TARGET_RATIO and cost["share"] <= TARGET_RATIO - 1
-                )
+            # The direct cost is an upper bound and immune to the machine's noise: within the
+            # target, the target is met. Otherwise the wall-time ratio decides only when even
+            # its lower quartile is over the target; in between, the noise hides the answer.
+            ok: bool | str | None = None
+            if cost and cost["share"] <= TARGET_RATIO - 1:
+                ok = True
+            elif r and r["q1"] > TARGET_RATIO:
+                ok = False
+            elif r:
+                ok = "unresolved"
             rows.append(
                 [
                     f"fit() time, tiny MLP, dltrack {backend}",
@@ -395,6 +403,61 @@ def _latency(lat: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _pacing(pc: dict[str, Any] | None) -> list[str]:
+    lines = [
+        "### 2b. The Tracker's progress pacing, before and after this change",
+        "",
+        f"Command: `{ALONE.format(part='pacing')}`. The latency runs above showed that at ~10"
+        " batches/s the batch a viewer sees was ~55 ms old at p50: the Tracker sent a progress"
+        " message once 100 ms had passed since its previous *send*, so sends drifted behind the"
+        " batches and each batch waited up to a whole interval. `broker_link.py` now paces"
+        " progress by the batches' own end times (a batch that ended >= 90 ms after the last"
+        " one reported goes out on the broker thread's next cycle), which keeps <= ~10"
+        " messages/s. Both versions alternated at 10 batches/s (the former swapped in, in the"
+        " training process only); medians over rounds, raw feed:",
+        "",
+    ]
+    why = _why_missing(pc)
+    if why or pc is None:
+        return [*lines, why or "", ""]
+    rows = []
+    for backend, by in pc["backends"].items():
+        if "skipped" in by:
+            rows.append([backend, "not run", by["skipped"], "", "", ""])
+            continue
+        for pacing, label in (("send-time", "before (send times)"), ("current", "after")):
+            r = by.get(pacing)
+            if r:
+                rows.append(
+                    [
+                        backend,
+                        label,
+                        f"{_num(r['age_p50_ms'])} / {_num(r['age_p99_ms'])}",
+                        _num(r["freshness_p50_ms"]),
+                        _num(r["watcher_age_p50_ms"]),
+                        _num(r["progress_per_s"], 2),
+                    ]
+                )
+    lines += _table(
+        [
+            "broker",
+            "pacing",
+            "age p50 / p99 ms",
+            "freshness p50 ms",
+            "Watcher listener age p50 ms",
+            "progress msgs/s",
+        ],
+        rows,
+    )
+    lines += [
+        "",
+        f"Rounds: {pc['rounds']}. The Watcher listener column still carries the Watcher's own"
+        " rate limit, which has the same drift (see below).",
+        "",
+    ]
+    return lines
+
+
 def _stop(st: dict[str, Any] | None) -> list[str]:
     lines = [
         "## 3. Stop: command sent -> `stop_training` set in the training process",
@@ -517,6 +580,7 @@ def write(md: Path, png: Path, meta: dict[str, Any], data: dict[str, Any]) -> No
     lines += _summary(data)
     lines += _overhead(data.get("overhead"))
     lines += _latency(data.get("latency"))
+    lines += _pacing(data.get("pacing"))
     lines += _stop(data.get("stop_time"))
     lines += _scale(data.get("scale"))
     from . import analysis
@@ -525,6 +589,6 @@ def write(md: Path, png: Path, meta: dict[str, Any], data: dict[str, Any]) -> No
     missing = _not_run(data, meta)
     lines += ["## What was not run, and why", ""]
     lines += missing or ["Everything ran."]
-    lines += ["", *analysis.PEERS_SETUP, ""]
+    lines += ["", *analysis.peers_setup(meta), ""]
     md.write_text("\n".join(lines).rstrip() + "\n")
     chart.draw(png, data)

@@ -2,7 +2,8 @@
 docs/benchmarks.png from the results.
 
     python tools/services.py run -- .venv/bin/python -m bench.run_all [--quick]   (make bench)
-    python -m bench.run_all --only overhead,latency      some parts
+    python -m bench.run_all --only overhead,latency      some parts (overhead, latency, pacing,
+                                                         stop_time, scale)
     python -m bench.run_all --report-from DIR            rewrite the docs from earlier results
 
 A part that fails is reported as such in the document; the others still run.
@@ -23,7 +24,7 @@ from typing import Any
 
 from . import machine, report
 
-PARTS = ("overhead", "latency", "stop_time", "scale")
+PARTS = ("overhead", "latency", "pacing", "stop_time", "scale")
 ROOT = Path(__file__).resolve().parent.parent
 PART_TIMEOUT_S = 1800
 

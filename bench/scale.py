@@ -105,15 +105,16 @@ def one_size(sandbox: Sandbox, n: int, seconds: float, log: Any) -> dict[str, An
             for name, count in calls.items():
                 by_method[name] = by_method.get(name, 0) + count
     progress = raw.by_type.get("progress", 0)
+    active = max(r["loop_s"] for r in results)  # the batches' span; rates are per that
     row = {
         "trainings": n,
         "processes": processes,
         "seconds": wall,
         "batches_per_training": batches,
         "epochs_per_training": epochs,
-        "messages_per_s": raw.messages / wall,
-        "deliveries_per_s": raw.messages * (VIEWERS + 1) / wall,
-        "progress_per_training_per_s": progress / n / wall,
+        "messages_per_s": raw.messages / active,
+        "deliveries_per_s": raw.messages * (VIEWERS + 1) / active,
+        "progress_per_training_per_s": progress / n / active,
         "bytes_per_epoch_per_training": raw.bytes / (n * epochs),
         "by_type": raw.by_type,
         "progress_age_ms": tail([1000 * (r - s) for r, _, s in raw.seen if s is not None]),

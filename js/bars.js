@@ -11,6 +11,7 @@ import {
   formatRelative,
 } from "./format.js";
 import { isLive, orderMetrics, trainingLabel } from "./state.js";
+import { epochSteps, plannedSteps } from "./steps.js";
 import { createStopControl } from "./stop.js";
 
 /** Bars shown before older epochs fold into a count. */
@@ -42,17 +43,19 @@ function drawBar(bar, { label, fraction, text, state }) {
   setText(bar.text, text);
 }
 
-function updateFinishedBar(bar, epoch, planned) {
-  const signature = `${planned}|${JSON.stringify(epoch)}`;
+function updateFinishedBar(bar, epoch, planned, stepsPlanned) {
+  const signature = `${planned}|${stepsPlanned}|${JSON.stringify(epoch)}`;
   if (bar.signature === signature) return;
   bar.signature = signature;
   setAttr(bar.el, "data-epoch", epoch.epoch + 1);
-  const steps = epoch.steps ? `${epoch.steps}/${epoch.steps}` : "";
+  const steps = epochSteps(epoch.steps, stepsPlanned);
+  setAttr(bar.el, "data-partial", steps.partial ? "true" : null);
+  toggleClass(bar.el, "dltrack-bar-partial", steps.partial);
   const took = epoch.ended_at && epoch.started_at ? formatDuration(epoch.ended_at - epoch.started_at) : "";
   drawBar(bar, {
     label: formatEpochLabel(epoch.epoch, planned),
-    fraction: 1,
-    text: join([steps, took, logText(epoch.logs)]),
+    fraction: steps.fraction,
+    text: join([steps.text, took, logText(epoch.logs)]),
     state: "done",
   });
 }
@@ -60,6 +63,8 @@ function updateFinishedBar(bar, epoch, planned) {
 function updateCurrentBar(bar, training, kernelNow) {
   const c = training.current;
   bar.signature = "";
+  setAttr(bar.el, "data-partial", null);
+  toggleClass(bar.el, "dltrack-bar-partial", false);
   setAttr(bar.el, "data-epoch", c.epoch + 1);
   // A training that is no longer running has a frozen clock: its last sign of life.
   const clockEnd = training.status === "running" ? kernelNow : training.ended_at ?? training.last_seen ?? kernelNow;
@@ -164,7 +169,7 @@ function updatePanel(ctx, panel, training, view) {
   setAttr(panel.toggle, "aria-expanded", String(expanded));
   reconcile(panel.list, panel.bars, items.slice(hidden), (item) => item.key, createBar, (bar, item) => {
     if (item.current) updateCurrentBar(bar, training, kernelNow);
-    else updateFinishedBar(bar, item.epoch, training.epochs_planned);
+    else updateFinishedBar(bar, item.epoch, training.epochs_planned, plannedSteps(training));
   });
 }
 

@@ -82,12 +82,15 @@ export function scalePoints(points, xDomain, yDomain, { width, height, inset = 0
 
 const round1 = (v) => Math.round(v * 10) / 10;
 
-/** "M0,10L5,4…" for scaled points; "" for none. A single point becomes a short dash. */
+/**
+ * "M0,10L5,4…" for scaled points; "" for none. A single point becomes a zero-length segment,
+ * which round line caps draw as a dot (a dash would be stretched with the viewBox).
+ */
 export function pathFor(scaled) {
   if (scaled.length === 0) return "";
   if (scaled.length === 1) {
-    const [x, y] = scaled[0];
-    return `M${round1(x - 1)},${round1(y)}L${round1(x + 1)},${round1(y)}`;
+    const [x, y] = scaled[0].map(round1);
+    return `M${x},${y}L${x},${y}`;
   }
   let d = "";
   for (let i = 0; i < scaled.length; i++) {
@@ -98,7 +101,8 @@ export function pathFor(scaled) {
 
 /**
  * Everything one chart needs for several series: each series decimated to `maxPoints`, shared
- * domains (x from the data, y padded), and a path string per series.
+ * domains (x from the data, y padded), a path string and the number of points kept per series,
+ * and `xRange`, the data's own x extent (the axis labels).
  */
 export function layoutSeries(seriesList, { width, height, inset = 2, maxPoints = 300 }) {
   const reduced = seriesList.map((points) => decimate(finitePoints(points), maxPoints));
@@ -112,15 +116,23 @@ export function layoutSeries(seriesList, { width, height, inset = 2, maxPoints =
   }
   const xRange = extent(xs);
   const yDomain = paddedExtent(ys, 0.05);
+  const sizes = reduced.map((points) => points.length);
   if (xRange === null || yDomain === null) {
-    return { paths: reduced.map(() => ""), xDomain: null, yDomain: null };
+    return { paths: reduced.map(() => ""), sizes, xDomain: null, yDomain: null, xRange: null };
   }
   // One epoch so far: centre it rather than divide by a zero-width range.
   const xDomain =
     xRange.min === xRange.max ? { min: xRange.min - 0.5, max: xRange.max + 0.5 } : xRange;
   const box = { width, height, inset };
   const paths = reduced.map((points) => pathFor(scalePoints(points, xDomain, yDomain, box)));
-  return { paths, xDomain, yDomain };
+  return { paths, sizes, xDomain, yDomain, xRange };
+}
+
+/** Labels under the x axis: the first and last epoch, or a single epoch once (under its dot). */
+export function xAxisLabels(xRange) {
+  if (xRange === null) return { min: "", mid: "epoch", max: "" };
+  if (xRange.min === xRange.max) return { min: "", mid: `epoch ${xRange.min}`, max: "" };
+  return { min: String(xRange.min), mid: "epoch", max: String(xRange.max) };
 }
 
 /** Points [index + 1, value] for a plain list of values (batch losses). */

@@ -1,6 +1,6 @@
 // SVG line charts: one per metric (its val_ twin overlaid), several trainings in compare mode,
 // and the per-batch loss sparkline of the current epoch. Redrawn only when their data changed.
-import { extent, indexed, layoutSeries } from "./chart.js";
+import { extent, indexed, layoutSeries, xAxisLabels } from "./chart.js";
 import { h, reconcile, s, setAttr, setText, show } from "./dom.js";
 import { formatMetric } from "./format.js";
 import { trainingLabel } from "./state.js";
@@ -56,13 +56,14 @@ function createChart(group) {
   const yMax = h("span", { class: "dltrack-axis-y-max" });
   const yMin = h("span", { class: "dltrack-axis-y-min" });
   const xMin = h("span");
+  const xMid = h("span", { text: "epoch" });
   const xMax = h("span");
   const el = h("figure", { class: "dltrack-chart", testid: "chart", "data-metric": group.key }, [
     h("figcaption", { class: "dltrack-chart-head" }, [title, legend]),
     h("div", { class: "dltrack-chart-body" }, [h("div", { class: "dltrack-axis-y" }, [yMax, yMin]), svg]),
-    h("div", { class: "dltrack-axis-x" }, [xMin, h("span", { text: "epoch" }), xMax]),
+    h("div", { class: "dltrack-axis-x" }, [xMin, xMid, xMax]),
   ]);
-  return { el, title, legend, svg, lines, yMax, yMin, xMin, xMax, paths: new Map(), keys: new Map(), signature: null };
+  return { el, title, legend, svg, lines, yMax, yMin, xMin, xMid, xMax, paths: new Map(), keys: new Map(), signature: null };
 }
 
 function drawChart(chart, group, series) {
@@ -75,7 +76,12 @@ function drawChart(chart, group, series) {
     series.map((x) => x.points),
     { width: WIDTH, height: HEIGHT, inset: 3, maxPoints: MAX_POINTS },
   );
-  const drawn = series.map((x, i) => ({ ...x, d: layout.paths[i] }));
+  // A series of one point (one epoch so far) is a dot: a line needs two.
+  const drawn = series.map((x, i) => ({
+    ...x,
+    d: layout.paths[i],
+    className: layout.sizes[i] === 1 ? `${x.className} dltrack-series-dot` : x.className,
+  }));
   reconcile(chart.lines, chart.paths, drawn, (x) => x.key, () => {
     const label = s("title");
     return { el: s("path", { "vector-effect": "non-scaling-stroke", fill: "none" }, [label]), label };
@@ -92,11 +98,13 @@ function drawChart(chart, group, series) {
     setAttr(entry.swatch, "class", `dltrack-swatch ${x.className}`);
     setText(entry.text, x.label);
   });
-  const { xDomain, yDomain } = layout;
+  const { yDomain } = layout;
   setText(chart.yMax, yDomain ? formatMetric(yDomain.max) : "");
   setText(chart.yMin, yDomain ? formatMetric(yDomain.min) : "");
-  setText(chart.xMin, xDomain ? Math.ceil(xDomain.min) : "");
-  setText(chart.xMax, xDomain ? Math.floor(xDomain.max) : "");
+  const x = xAxisLabels(layout.xRange);
+  setText(chart.xMin, x.min);
+  setText(chart.xMid, x.mid);
+  setText(chart.xMax, x.max);
 }
 
 /** The charts for `groups` (from metricGroups) over `trainings`; compare mode colours by training. */

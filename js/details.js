@@ -3,6 +3,7 @@
 import { createCharts, createSparkline } from "./charts.js";
 import { button, h, inlineConfirm, reconcile, setAttr, setText, show, toggleClass } from "./dom.js";
 import { formatDuration, formatMetric, formatValue } from "./format.js";
+import { epochSteps, plannedSteps } from "./steps.js";
 import { differingParams, isLive, metricGroups, metricNames, paramNames, trainingLabel } from "./state.js";
 import { trainingDuration } from "./trainings.js";
 
@@ -46,6 +47,7 @@ function createEpochTable(ctx) {
   let columns = null;
 
   function update(training, names) {
+    const stepsPlanned = plannedSteps(training);
     const nextColumns = `${training.training_id}|${names.join("\u0001")}`;
     if (nextColumns !== columns) {
       columns = nextColumns;
@@ -58,13 +60,17 @@ function createEpochTable(ctx) {
     show(toggle, epochs.length > EPOCH_ROWS);
     setText(toggle, ui.showAllEpochs ? `show the last ${EPOCH_ROWS} epochs` : `show all ${epochs.length} epochs (${hidden} hidden)`);
     reconcile(body, rows, epochs.slice(hidden), (e) => e.epoch, () => ({ el: h("tr"), signature: "" }), (row, e) => {
-      const signature = JSON.stringify(e);
+      const signature = `${stepsPlanned}|${JSON.stringify(e)}`;
       if (row.signature === signature) return;
       row.signature = signature;
       const took = e.ended_at && e.started_at ? formatDuration(e.ended_at - e.started_at) : "";
+      const { partial } = epochSteps(e.steps, stepsPlanned);
       setAttr(row.el, "data-epoch", e.epoch + 1);
+      setAttr(row.el, "data-partial", partial ? "true" : null);
       row.el.replaceChildren(
-        h("td", { text: e.epoch + 1 }),
+        partial
+          ? h("td", { text: `${e.epoch + 1} (partial)`, title: `stopped after ${e.steps} of ${stepsPlanned} steps` })
+          : h("td", { text: e.epoch + 1 }),
         h("td", { text: took }),
         ...names.map((n) => h("td", { text: formatMetric(e.logs?.[n]) })),
       );
@@ -134,7 +140,7 @@ export function createDetails(ctx) {
     setText(pill, selected.status);
     setAttr(pill, "class", `dltrack-pill dltrack-status-${selected.status}`);
     const deleting = ui.deleting.has(selected.training_id);
-    setText(summary, deleting ? "delete requested…" : `${selected.epochs_done} epochs · ${formatDuration(trainingDuration(selected, view.kernelNow))}`);
+    setText(summary, deleting ? "delete requested…" : `${selected.epochs_done} epoch${selected.epochs_done === 1 ? "" : "s"} · ${formatDuration(trainingDuration(selected, view.kernelNow))}`);
     const live = isLive(selected);
     show(deleteButton, !deleting);
     deleteButton.disabled = live;

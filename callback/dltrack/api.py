@@ -151,7 +151,8 @@ def sync_spool(*, store: str | None = None) -> tuple[int, int]:
             written = 0
             while True:
                 try:
-                    written += replay(spool, s)
+                    # A training replaying the same spool right now finishes first.
+                    written += replay(spool, s, wait=30.0)
                     break
                 except UnknownModelError:
                     continue  # those rows were dropped; go on with the rest

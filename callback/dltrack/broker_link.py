@@ -183,7 +183,11 @@ class BrokerLink:
             self.backoff.failed()
             return
         for raw in raw_commands:
-            self._handle_command(parse_command(raw))
+            try:
+                self._handle_command(parse_command(raw))
+            except Exception:  # a command must never end the listening: ignore it, count it
+                log.debug("a command could not be handled", exc_info=True)
+                self._handle_command(None)
 
     def _handle_command(self, command: Command | None) -> None:
         s = self.session

@@ -2,18 +2,29 @@
 
 Every record the Tracker hands to the store goes here first and leaves only once the store has
 accepted it, so neither an outage nor a crash of the training process loses an epoch. One spool
-per store URL (a hash of it names the file: two stores never replay into each other). Writes to
-the store are idempotent, so two processes replaying the same row at once do no harm.
+per store URL (a hash of it names the file: two stores never replay into each other). Each write
+to the store is idempotent, but their order matters (a training's `end` must not be followed by
+one of its older `update`s), so one thread or process at a time replays a spool: the holder of
+its lock file (an advisory `flock`, released by the system if the holder dies).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; replays may overlap there (rarely)
+    fcntl = None  # type: ignore[assignment]
 
 from .errors import ConfigError
 
@@ -87,6 +98,32 @@ class Spool:
                 "SELECT COUNT(*) FROM pending WHERE training_id = ?", (training_id,)
             ).fetchone()
         return int(row[0])
+
+    @contextmanager
+    def replaying(self, wait: float = 0.0) -> Iterator[bool]:
+        """Hold the right to replay this spool; yields False if another thread or process
+        holds it for longer than `wait` seconds."""
+        if fcntl is None:
+            yield True
+            return
+        fd = os.open(self.path.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(0.05)
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         self._conn.close()

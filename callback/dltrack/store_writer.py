@@ -66,24 +66,30 @@ def mark_interrupted(store: Store, model_key: str, except_id: str) -> None:
             )
 
 
-def replay(spool: Spool, store: Store, on_start: Any = None) -> int:
+def replay(spool: Spool, store: Store, on_start: Any = None, wait: float = 0.0) -> int:
     """Write every spooled row in order; returns how many were written.
 
     Raises `BackendError` at the first row the store cannot take (order matters: a training's
-    start must land before its epochs). Rows of unknown models are dropped.
+    start must land before its epochs). Rows of unknown models are dropped. Writes nothing
+    (returns 0) when another thread or process is replaying the same spool and does not
+    finish within `wait` seconds: two replayers interleaving could apply a training's older
+    `update` after its `end`.
     """
     written = 0
-    while rows := spool.pending():
-        for row in rows:
-            try:
-                number = apply_row(store, row)
-            except UnknownModelError:
-                spool.drop_model(row.model_key)
-                raise
-            if number is not None and on_start is not None:
-                on_start(row, number)
-            spool.remove(row.id)
-            written += 1
+    with spool.replaying(wait) as held:
+        if not held:
+            return 0
+        while rows := spool.pending():
+            for row in rows:
+                try:
+                    number = apply_row(store, row)
+                except UnknownModelError:
+                    spool.drop_model(row.model_key)
+                    raise
+                if number is not None and on_start is not None:
+                    on_start(row, number)
+                spool.remove(row.id)
+                written += 1
     return written
 
 

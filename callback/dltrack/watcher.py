@@ -285,7 +285,11 @@ class Watcher:
             if message is None:
                 log.debug("ignored a malformed update")
                 continue
-            self._update(partial(st.apply_update, message=message, now=time.time()))
+            try:
+                self._update(partial(st.apply_update, message=message, now=time.time()))
+            except Exception:  # one update the reducer cannot take must not end the live view
+                log.exception("dltrack: dropped an update this viewer could not apply")
+                continue
             if message["type"] in ("train_begin", "train_end"):
                 self._store_jobs.put(_no_job)  # refresh soon: numbers, final records
 

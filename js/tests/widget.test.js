@@ -244,6 +244,7 @@ describe("a training with a single epoch", () => {
     }
     const axis = [...chart.querySelector(".dltrack-axis-x").children].map((n) => n.textContent);
     expect(axis).toEqual(["", "epoch 1", ""]);
+    expect($("[data-testid=details] .dltrack-live-meta").textContent).toMatch(/^1 epoch · /);
   });
   it("goes back to lines and first/last labels when more epochs arrive", () => {
     const { $, update } = setup(snapshot({ trainings: [one] }));

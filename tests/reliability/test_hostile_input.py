@@ -60,7 +60,9 @@ scalars = (
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -86,7 +88,9 @@ def _valid_field(name: str, value: Any, key: str, training_id: str, started_at: 
         "model_key": lambda: value == key,
         "target": lambda: value in (training_id, "all"),
         "sender": lambda: isinstance(value, str),
-        "ts": lambda: number and math.isfinite(min(float(value), 1e300)) and value > started_at - 30,
+        "ts": lambda: (
+            number and math.isfinite(min(float(value), 1e300)) and value > started_at - 30
+        ),
     }[name]()
 
 
@@ -179,7 +183,9 @@ def test_training_ignores_all_but_valid_commands_addressed_to_it(
             sent += 1
 
         @FUZZ
-        @given(body=hostile_commands(key, tid, session.started_at), to=st.sampled_from([tid, "all"]))
+        @given(
+            body=hostile_commands(key, tid, session.started_at), to=st.sampled_from([tid, "all"])
+        )
         def fuzz(body: bytes, to: str) -> None:
             send(body, to)
 
@@ -353,8 +359,7 @@ def test_viewer_survives_hostile_updates(amqp_url: str, publisher: Any) -> None:
         snap = watcher.snapshot()
         step = next(t for t in snap["trainings"] if t["training_id"] == tid)["current"]
         moved = watcher.wait_for(
-            lambda s: next(t for t in s["trainings"] if t["training_id"] == tid)["current"]
-            != step,
+            lambda s: next(t for t in s["trainings"] if t["training_id"] == tid)["current"] != step,
             10,
         )
         assert moved is not None

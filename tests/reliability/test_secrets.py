@@ -24,7 +24,7 @@ import pytest
 from dltrack import Tracker, Watcher, config, create_model
 from dltrack.backends.amqp_broker import COMMANDS_EXCHANGE, UPDATES_EXCHANGE
 from tests.helpers import ROOT, run_cli
-from tests.reliability.support import captured_logs, drive, dltrack_warnings
+from tests.reliability.support import captured_logs, dltrack_warnings, drive
 from tests.servers import PrivateRabbitMQ, services
 
 pytestmark = [pytest.mark.amqp, pytest.mark.firestore, pytest.mark.slow]
@@ -156,9 +156,7 @@ def test_broker_password_never_leaks_in_a_faulty_run(
     assert "reconnected to the broker" in places["logs at DEBUG"]  # the fault really happened
 
 
-def test_doctor_masks_the_broker_password(
-    secret_url: tuple[str, str], firestore_url: str
-) -> None:
+def test_doctor_masks_the_broker_password(secret_url: tuple[str, str], firestore_url: str) -> None:
     url, password = secret_url
     wrong = url.replace(password, "wrong" + password[::-1])
     good = run_cli("doctor", "--broker", url, "--store", firestore_url)
@@ -202,9 +200,7 @@ def service_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
     return {"key body": pem.splitlines()[5], "key id": key["private_key_id"]}
 
 
-def test_service_account_key_never_leaks(
-    service_account: dict[str, str], amqp_url: str
-) -> None:
+def test_service_account_key_never_leaks(service_account: dict[str, str], amqp_url: str) -> None:
     store = "firestore://secret-project"
     key = create_model("service account", store=config.resolve().store_url).key
     doctor = run_cli("doctor", "--broker", amqp_url, "--store", store, timeout=120)

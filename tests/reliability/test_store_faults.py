@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -155,3 +156,44 @@ def test_store_down_at_train_end(
         train_end_took_s=run.train_end_s,
         left_in_spool=left,
     )
+
+
+def test_two_replayers_never_apply_rows_out_of_order(tmp_path: Path) -> None:
+    """A training's own store thread, still replaying after fit() returned, and the next
+    training (or `dltrack sync`) replaying the same spool: the rows land in order once."""
+    from dltrack.backends.local_store import LocalStore
+    from dltrack.keys import new_training_id
+    from dltrack.store_writer import replay
+
+    class SlowStore(LocalStore):
+        def update_training(self, model_key: str, training_id: str, **fields: Any) -> None:
+            time.sleep(0.002)  # a remote store's round trip
+            super().update_training(model_key, training_id, **fields)
+
+    db = tmp_path / "store.db"
+    key = LocalStore(db).create_model("m").key
+    tid = new_training_id()
+    spool = Spool(tmp_path / "spool.db")
+    spool.append(key, tid, "start", {"params": {}, "started_at": time.time()})
+    for n in range(1, 101):
+        spool.append(key, tid, "update", {"epochs_done": n})
+    spool.append(key, tid, "end", {"status": "completed", "epochs_done": 100})
+    spool.close()
+
+    def replayer() -> None:
+        own = Spool(tmp_path / "spool.db")
+        store = SlowStore(db)
+        try:
+            while own.count():
+                replay(own, store)
+        finally:
+            own.close()
+            store.close()
+
+    threads = [threading.Thread(target=replayer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    (training,) = LocalStore(db).list_trainings(key)
+    assert (training.status, training.epochs_done) == ("completed", 100)

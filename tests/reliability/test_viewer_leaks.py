@@ -49,7 +49,9 @@ def test_killed_viewer_and_closed_widget_leave_no_queue(
                 epochs=10_000,
                 steps=20,
                 step_delay=0.005,
-                on_batch=lambda e, b: done.is_set() and setattr(tracker.model, "stop_training", e > 0),
+                on_batch=lambda e, b: (
+                    done.is_set() and setattr(tracker.model, "stop_training", e > 0)
+                ),
             )
         result["warnings"] = dltrack_warnings(caught)
 
