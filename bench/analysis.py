@@ -68,8 +68,10 @@ def _overhead_text(data: dict[str, Any]) -> list[str]:
             f" {_r(_variant(data, model, 'remote_monitor'))}, MLflow per epoch"
             f" {_r(_variant(data, model, 'mlflow_epoch'))} and per step"
             f" {_r(_variant(data, model, 'mlflow_batch'))}. Interquartile ranges up to"
-            f" {spread:.2f} show how noisy wall time is on this shared machine: differences of a"
-            " few percent cannot be read from the ratios. The directly measured cost of dltrack"
+            f" {spread:.2f} show how noisy wall time is on this shared machine (a median below"
+            " 1.00 for a callback, which can only add work, is that noise's signature):"
+            " differences of a few percent cannot be read from the ratios. The directly"
+            " measured cost of dltrack"
             f" (hooks + background threads' CPU, as a share of the fit) is the sharper figure:"
             f" {share or 'not measured'}."
         )

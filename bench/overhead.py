@@ -15,6 +15,7 @@ direct calls on a real session (background threads running), in µs per call.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -233,6 +234,7 @@ def measure_model(
             f"epoch hooks {c['epoch_hooks_ms']:.1f} ms, train_end {c['train_end_ms']:.1f} "
             f"ms, background threads' CPU {c['broker_thread_cpu_ms']:.1f} + "
             f"{c['store_thread_cpu_ms']:.1f} ms = {100 * c['share']:.2f}% of the fit"
+            f" ({100 * c['steady_share']:.2f}% in the steady state)"
         )
     baseline = samples["none"]["wall"] + alone.get("none", {}).get("wall", [])
     result: dict[str, Any] = {
@@ -259,7 +261,9 @@ def measure_model(
 def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[str, Any]:
     """Where dltrack's cost goes in a real fit(), measured directly rather than as a noisy
     difference of two wall times: time in its hooks on the training thread, and CPU time of
-    its two background threads (each thread's own `time.thread_time()` when it ends)."""
+    its two background threads (each thread's own `time.thread_time()` when it ends); also
+    the same between the first epoch's start and the last one's end (the steady state,
+    without connecting and shutting down)."""
     import dltrack.broker_link
     import dltrack.store_writer
     from dltrack import Tracker
@@ -280,6 +284,7 @@ def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[s
         cls.run = timed_run
 
     spent: dict[str, float] = {}
+    steady: dict[str, float] = {}
 
     class TimedTracker(Tracker):
         def _time(self, name: str, hook: Any, *args: Any) -> None:
@@ -287,17 +292,33 @@ def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[s
             hook(*args)
             spent[name] = spent.get(name, 0.0) + (time.perf_counter_ns() - t0) / 1e6
 
+        def _mark(self, when: str) -> None:
+            """Time, hook time and the background threads' CPU so far (precise, per thread),
+            to tell the steady state apart from starting and stopping."""
+            cpu = 0.0
+            for thread in self._threads:
+                if thread.is_alive() and thread.ident is not None:
+                    with contextlib.suppress(OSError):  # it ended just now
+                        cpu += time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+            steady[f"{when}_wall"] = time.perf_counter()
+            steady[f"{when}_cpu"] = cpu
+            steady[f"{when}_hooks_ms"] = sum(spent.values())
+
         def on_train_begin(self, logs: Any = None) -> None:
             self._time("train_begin_ms", super().on_train_begin, logs)
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self._time("epoch_hooks_ms", super().on_epoch_begin, epoch, logs)
+            if epoch == 0:
+                self._mark("first")
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
             self._time("batch_hooks_ms", super().on_train_batch_end, batch, logs)
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             self._time("epoch_hooks_ms", super().on_epoch_end, epoch, logs)
+            if epoch == self.params["epochs"] - 1:
+                self._mark("last")
 
         def on_train_end(self, logs: Any = None) -> None:
             self._time("train_end_ms", super().on_train_end, logs)
@@ -309,6 +330,7 @@ def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[s
     try:
         for _ in range(fits):
             spent.clear()
+            steady.clear()
             thread_cpu.clear()
             tracker = TimedTracker(sandbox.model_key, broker=url, store=sandbox.local_url)
             wall = build_fit([tracker])
@@ -316,6 +338,10 @@ def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[s
             row["broker_thread_cpu_ms"] = 1000 * thread_cpu.get("broker", 0.0)
             row["store_thread_cpu_ms"] = 1000 * thread_cpu.get("store", 0.0)
             row["share"] = (sum(spent.values()) + 1000 * sum(thread_cpu.values())) / 1000 / wall
+            # From the first epoch's start to the last one's end: what a long training pays.
+            span = steady["last_wall"] - steady["first_wall"]
+            hooks = (steady["last_hooks_ms"] - steady["first_hooks_ms"]) / 1000
+            row["steady_share"] = (hooks + steady["last_cpu"] - steady["first_cpu"]) / span
             rows.append(row)
     finally:
         for cls, run in originals.items():

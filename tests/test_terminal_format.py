@@ -224,3 +224,13 @@ def test_json_lines_view() -> None:
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
     assert json.loads(lines[0])["trainings"][0]["number"] == 2
+
+
+def test_epoch_line_marks_an_epoch_stopped_part_way() -> None:
+    training = {"number": 2, "epochs_planned": 5, "params": {"steps": 90}}
+    record = {"epoch": 1, "steps": 16, "logs": {"loss": 0.5}}
+    line = fmt.epoch_line(training, record)
+    assert "16/90 (partial)" in line
+    assert fmt.bar(16, 90) in line
+    full = fmt.epoch_line(training, {**record, "steps": 90})
+    assert "90/90" in full and "partial" not in full

@@ -68,10 +68,15 @@ def epoch_line(training: dict[str, Any], record: dict[str, Any]) -> str:
     took = None
     if record.get("started_at") and record.get("ended_at"):
         took = record["ended_at"] - record["started_at"]
-    count = f"{steps}/{steps}" if steps else "done"
+    planned = (training.get("params") or {}).get("steps")
+    if steps and planned and steps < planned:
+        # Stopped part-way: show how far it got, as the widget does.
+        count, filled = f"{steps}/{planned} (partial)", bar(steps, planned)
+    else:
+        count, filled = (f"{steps}/{steps}" if steps else "done"), bar(1, 1)
     return (
         f"#{training['number'] or '?'} {epoch_label(record['epoch'], training['epochs_planned'])} "
-        f"{bar(1, 1)} {count} [{duration(took)}] {logs(record['logs'])}"
+        f"{filled} {count} [{duration(took)}] {logs(record['logs'])}"
     )
 
 
