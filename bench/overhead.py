@@ -1,13 +1,15 @@
 """fit() time with each callback relative to fit() with none, on a tiny MLP and a small CNN.
 
-Runs alternate within each round (no callback, A, B, no callback, C, D, …, the order rotating
-from round to round), every variant sits next to a no-callback run, and its ratio is taken
-against the mean of its neighbouring no-callback runs; the report gives the median ratio over
-rounds and its interquartile range. CPU time (all threads of the process) is reported beside
-wall time because it is less disturbed by other work on a shared machine.
+First dltrack alone: its two backends alternated with no callback (none, local, none, amqp,
+none, ...). Then everyone in rounds (no callback, A, B, no callback, C, D, ..., the order
+rotating from round to round). Every run sits next to a no-callback run, and its ratio is
+taken against the mean of its no-callback neighbours; the report gives the median ratio and
+its interquartile range. CPU time (all threads of the process) is reported beside wall time
+because it is less disturbed by other work on a shared machine.
 
-Also times the Tracker's own `on_train_batch_end` on the training thread: a tight loop of
-direct calls on a real session (background threads running), in µs per call.
+Then dltrack's own cost, measured directly (bench/tracker_cost.py): its hooks' time on the
+training thread and its background threads' CPU time in a real fit(), and a tight loop of
+direct `on_train_batch_end` calls on a real session, in us per call.
 
     python -m bench.overhead [--quick] [--out results.json]
 """
@@ -15,7 +17,6 @@ direct calls on a real session (background threads running), in µs per call.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import json
 import os
@@ -26,57 +27,15 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from .stats import spread, tail
+from .models import BATCH, cnn, mlp
+from .stats import spread
+from .tracker_cost import attribution, hook_timing
 
-BATCH = 32
 COOL_DOWN_S = 0.3
+# Long enough epochs that per-epoch work (records, store writes) weighs as in a real training,
+# not 4 times a second.
+MLP_STEPS = 1000
 SLOW_RATIO = 2.5
-
-
-def mlp(steps_per_epoch: int) -> tuple[Any, Any, Any, str]:
-    """Dense 64→64→10 on synthetic data: the ~2-3 ms/step class of DESIGN.md §9."""
-    import keras
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(BATCH * steps_per_epoch, 64)).astype("float32")
-    y = rng.integers(0, 10, size=len(x))
-    model = keras.Sequential(
-        [keras.Input((64,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)]
-    )
-    model.compile(
-        optimizer="adam",
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model, x, y, "MLP 64→64→10, synthetic data, batch 32"
-
-
-def cnn() -> tuple[Any, Any, Any, str]:
-    """A small CNN on scikit-learn's bundled digits (8x8, 1797 images)."""
-    import keras
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = (digits.images / 16.0).astype("float32")[..., None]
-    y = digits.target
-    model = keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(16, 3, activation="relu", padding="same"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(32, 3, activation="relu", padding="same"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(10),
-        ]
-    )
-    model.compile(
-        optimizer="adam",
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model, x, y, "CNN conv16-conv32-dense64 on sklearn digits, batch 32"
 
 
 def timed_fit(model: Any, x: Any, y: Any, epochs: int, variant: Any) -> tuple[float, float]:
@@ -258,130 +217,6 @@ def measure_model(
     return result
 
 
-def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[str, Any]:
-    """Where dltrack's cost goes in a real fit(), measured directly rather than as a noisy
-    difference of two wall times: time in its hooks on the training thread, and CPU time of
-    its two background threads (each thread's own `time.thread_time()` when it ends); also
-    the same between the first epoch's start and the last one's end (the steady state,
-    without connecting and shutting down)."""
-    import dltrack.broker_link
-    import dltrack.store_writer
-    from dltrack import Tracker
-
-    thread_cpu: dict[str, float] = {}
-    originals = {}
-
-    def instrument(cls: Any, name: str) -> None:
-        run = cls.run
-        originals[cls] = run
-
-        def timed_run(self: Any) -> None:
-            try:
-                run(self)
-            finally:
-                thread_cpu[name] = time.thread_time()
-
-        cls.run = timed_run
-
-    spent: dict[str, float] = {}
-    steady: dict[str, float] = {}
-
-    class TimedTracker(Tracker):
-        def _time(self, name: str, hook: Any, *args: Any) -> None:
-            t0 = time.perf_counter_ns()
-            hook(*args)
-            spent[name] = spent.get(name, 0.0) + (time.perf_counter_ns() - t0) / 1e6
-
-        def _mark(self, when: str) -> None:
-            """Time, hook time and the background threads' CPU so far (precise, per thread),
-            to tell the steady state apart from starting and stopping."""
-            cpu = 0.0
-            for thread in self._threads:
-                if thread.is_alive() and thread.ident is not None:
-                    with contextlib.suppress(OSError):  # it ended just now
-                        cpu += time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
-            steady[f"{when}_wall"] = time.perf_counter()
-            steady[f"{when}_cpu"] = cpu
-            steady[f"{when}_hooks_ms"] = sum(spent.values())
-
-        def on_train_begin(self, logs: Any = None) -> None:
-            self._time("train_begin_ms", super().on_train_begin, logs)
-
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            self._time("epoch_hooks_ms", super().on_epoch_begin, epoch, logs)
-            if epoch == 0:
-                self._mark("first")
-
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            self._time("batch_hooks_ms", super().on_train_batch_end, batch, logs)
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            self._time("epoch_hooks_ms", super().on_epoch_end, epoch, logs)
-            if epoch == self.params["epochs"] - 1:
-                self._mark("last")
-
-        def on_train_end(self, logs: Any = None) -> None:
-            self._time("train_end_ms", super().on_train_end, logs)
-
-    instrument(dltrack.broker_link.BrokerLink, "broker")
-    instrument(dltrack.store_writer.StoreWriter, "store")
-    url = sandbox.broker_url(backend)
-    rows = []
-    try:
-        for _ in range(fits):
-            spent.clear()
-            steady.clear()
-            thread_cpu.clear()
-            tracker = TimedTracker(sandbox.model_key, broker=url, store=sandbox.local_url)
-            wall = build_fit([tracker])
-            row = {"fit_s": wall, **spent}
-            row["broker_thread_cpu_ms"] = 1000 * thread_cpu.get("broker", 0.0)
-            row["store_thread_cpu_ms"] = 1000 * thread_cpu.get("store", 0.0)
-            row["share"] = (sum(spent.values()) + 1000 * sum(thread_cpu.values())) / 1000 / wall
-            # From the first epoch's start to the last one's end: what a long training pays.
-            span = steady["last_wall"] - steady["first_wall"]
-            hooks = (steady["last_hooks_ms"] - steady["first_hooks_ms"]) / 1000
-            row["steady_share"] = (hooks + steady["last_cpu"] - steady["first_cpu"]) / span
-            rows.append(row)
-    finally:
-        for cls, run in originals.items():
-            cls.run = run
-    keys = rows[0].keys()
-    return {k: statistics.median(r[k] for r in rows) for k in keys} | {"fits": fits}
-
-
-def hook_timing(sandbox: Any, backend: str, calls: int) -> dict[str, Any]:
-    """µs per `on_train_batch_end` on the training thread, on a real, running session."""
-    from dltrack import Tracker
-
-    from .fake_model import attach
-
-    url = sandbox.broker_url(backend)
-    tracker = Tracker(sandbox.model_key, broker=url, store=sandbox.local_url)
-    attach(tracker, epochs=1, steps=calls)
-    tracker.on_train_begin()
-    tracker.on_epoch_begin(0)
-    time.sleep(0.5)  # let the background threads connect: measure the steady state
-    clock = time.perf_counter_ns
-    hook = tracker.on_train_batch_end
-    logs = {"loss": 0.25, "accuracy": 0.5}
-    durations = []
-    for i in range(calls):
-        t0 = clock()
-        hook(i, logs)
-        durations.append(clock() - t0)
-    floor = []
-    for _ in range(calls):  # the timer's own cost, for reference
-        t0 = clock()
-        floor.append(clock() - t0)
-    tracker.on_epoch_end(0, logs)
-    tracker.on_train_end(logs)
-    return {
-        "hook_us": tail([d / 1000 for d in durations]),
-        "timer_floor_us": tail([d / 1000 for d in floor]),
-    }
-
-
 def run(quick: bool, log: Any = print) -> dict[str, Any]:
     from . import peers
     from .sandbox import Sandbox, amqp_url
@@ -393,7 +228,7 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
     scratch = peers.scratch_dir()
     with Sandbox("overhead") as sandbox, peers.http_sink() as http_root:
         variants = peers.tools(sandbox, http_root, scratch)
-        for name, build in (("mlp", lambda: mlp(200)), ("cnn", cnn)):
+        for name, build in (("mlp", lambda: mlp(MLP_STEPS)), ("cnn", cnn)):
             log(f"overhead: {name}")
             result["models"][name] = measure_model(
                 build, variants, rounds, repeats, target_s, sandbox, log

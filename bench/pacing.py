@@ -47,7 +47,7 @@ def _send_time_pacing(self: Any, now: float) -> None:
 def use_send_time_pacing() -> None:
     import dltrack.broker_link as link
 
-    link.BrokerLink._publish_progress = _send_time_pacing  # type: ignore[method-assign]
+    link.BrokerLink._publish_progress = _send_time_pacing
 
 
 def run(quick: bool, log: Any = print) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def trials(sandbox: Sandbox, backend: str, count: int, log: Any) -> dict[str, An
         child.join(timeout=30)
         watcher.close()
         broker.close()
-    result = {name: tail(values) for name, values in samples.items()}
+    result: dict[str, Any] = {name: tail(values) for name, values in samples.items()}
     result["undelivered"] = undelivered
     log(
         f"stop {backend}: Watcher.stop_training p50 {result['watcher']['p50']:.1f} p99 "

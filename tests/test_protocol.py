@@ -373,3 +373,13 @@ def test_fuzz_near_messages_never_raise(message: dict[str, Any]) -> None:
     command = p.parse_command(text)
     if command is not None:
         assert command.kind in p.COMMAND_KINDS
+
+
+@pytest.mark.parametrize("version", [True, 1.0, "1"])
+def test_a_version_that_only_equals_1_loosely_is_refused(version: object) -> None:
+    update = p.make_update("epoch_begin", new_model_key(), new_training_id(), 1, epoch=0)
+    command = p.Command.new("stop", new_model_key(), None, "me").to_message()
+    assert p.parse_update(json.dumps(update)) is not None
+    assert p.parse_command(json.dumps(command)) is not None
+    assert p.parse_update(json.dumps({**update, "v": version})) is None
+    assert p.parse_command(json.dumps({**command, "v": version})) is None

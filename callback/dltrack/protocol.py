@@ -118,6 +118,11 @@ def _one_of(value: Any, choices: frozenset[str]) -> bool:
     return isinstance(value, str) and value in choices
 
 
+def _is_version(value: Any) -> bool:
+    # `True == 1` and `1.0 == 1` in Python: insist on the integer itself.
+    return type(value) is int and value == VERSION
+
+
 def _optional_int(value: Any) -> bool:
     return value is None or _is_int(value)
 
@@ -229,7 +234,7 @@ def parse_update(raw: bytes | str) -> Message | None:
     msg = _decode(raw)
     if not isinstance(msg, dict):
         return None
-    if msg.get("v") != VERSION or not _one_of(msg.get("type"), UPDATE_TYPES):
+    if not _is_version(msg.get("v")) or not _one_of(msg.get("type"), UPDATE_TYPES):
         return None
     if not (is_model_key(msg.get("model_key")) and is_training_id(msg.get("training_id"))):
         return None
@@ -279,7 +284,7 @@ class Command:
 def parse_command(raw: bytes | str) -> Command | None:
     """The command in `raw`, or None if it is malformed or of another protocol version."""
     msg = _decode(raw)
-    if not isinstance(msg, dict) or msg.get("v") != VERSION or msg.get("type") != "command":
+    if not isinstance(msg, dict) or not _is_version(msg.get("v")) or msg.get("type") != "command":
         return None
     target = msg.get("target")
     if not (target == ALL_TRAININGS or is_training_id(target)):

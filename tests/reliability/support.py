@@ -201,7 +201,9 @@ def record_figure(name: str, **values: Any) -> None:
     """Append a measured figure to FIGURES (docs/reliability.md quotes them)."""
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     rounded = {k: round(v, 2) if isinstance(v, float) else v for k, v in values.items()}
-    line = json.dumps({"name": name, "at": time.strftime("%Y-%m-%d %H:%M:%S"), **rounded})
+    at = time.strftime("%Y-%m-%d %H:%M:%S")
+    # The pid tells concurrent runs apart (they append to the same file).
+    line = json.dumps({"name": name, "at": at, "pid": os.getpid(), **rounded})
     with FIGURES.open("a") as out:
         out.write(line + "\n")
 

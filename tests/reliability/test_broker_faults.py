@@ -191,8 +191,8 @@ def test_broker_lost_mid_run_and_back(
             history, tracker, warned = run_fit_with(key, rabbit.url, firestore_url, orchestrate)
     finally:
         ensure_rabbitmq_up(rabbit)
-    # Losing the broker mid-run is not worth a warning: it comes back by itself.
-    assert len(warned) <= 1, warned
+    # At most the one `live updates paused` warning (a retry failed during the outage).
+    assert len(warned) <= 1 and all("live updates paused" in w for w in warned), warned
     reconnected = logs.first("reconnected to the broker")
     assert reconnected is not None
     figures["training_reconnected_after_broker_up_s"] = reconnected - figures.pop("up_at")

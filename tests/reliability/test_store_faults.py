@@ -126,6 +126,14 @@ def test_store_down_at_train_end(
             warnings.simplefilter("always")
             run = drive(tracker, epochs=8, steps=5, step_delay=0.02, on_batch=cut_at_epoch_3)
         left = spooled(store, tracker.training_id)
+        # As if the process had exited: its store thread, still in a call to the unreachable
+        # store when fit() returned, gives up by itself (it would otherwise write the records
+        # as soon as the store is back, before whoever comes next).
+        wait_until(
+            lambda: not any(t.name == "dltrack-store" for t in threading.enumerate()),
+            15,
+            "the store thread to give up",
+        )
     finally:
         durable_firestore.gate.open()
     assert len(run.history) == 8

@@ -4,6 +4,7 @@ closed leaves nothing behind on the broker, and the training never notices eithe
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import warnings
@@ -16,6 +17,7 @@ from tests.helpers import JsonViewer, wait_until
 from tests.reliability.support import (
     Run,
     assert_every_epoch_once,
+    captured_logs,
     dltrack_warnings,
     drive,
     list_queues,
@@ -92,8 +94,11 @@ def test_killed_viewer_and_closed_widget_leave_no_queue(
             )
             assert len(queue_details(rabbit)) == 2
         finally:
-            widget.close()
+            with captured_logs("pika") as pika_logs:
+                widget.close()
         closed = time.monotonic()
+        # Quietly: no library warning in the user's log when a viewer goes.
+        assert not [r for _, r, _ in pika_logs.records if r.levelno >= logging.WARNING]
         wait_until(lambda: queue_details(rabbit).keys() == baseline.keys(), 30, "the queue to go")
         gone_after_close = time.monotonic() - closed
         assert not any(t.name.startswith("dltrack-watch") for t in threading.enumerate())

@@ -169,7 +169,7 @@ class _QueueFeed(Feed):
             for routing_key in bindings:
                 self._channel.queue_bind(self._queue, exchange, routing_key)
             self._channel.basic_qos(prefetch_count=FEED_PREFETCH)
-            self._channel.basic_consume(self._queue, self._on_message)
+            self._consumer = self._channel.basic_consume(self._queue, self._on_message)
 
     def _on_message(self, _channel: Any, method: Any, _props: Any, body: bytes) -> None:
         self._bodies.append(body)
@@ -193,6 +193,9 @@ class _QueueFeed(Feed):
             return
         self._closed = True
         try:
+            # Cancelled first: deleting the queue under a live consumer makes pika log a
+            # warning when the channel closes (at the end of every fit(), every viewer).
+            self._channel.basic_cancel(self._consumer)
             self._channel.queue_delete(self._queue)
             self._channel.close()
         except Exception:  # noqa: BLE001 - the connection is gone, and the queue with it
