@@ -20,7 +20,12 @@ def draw(png: Path, data: dict[str, Any]) -> None:
         if not model:
             ax.text(0.5, 0.5, "not run", ha="center", transform=ax.transAxes)
             continue
-        rows = [v for k, v in model["variants"].items() if k != "none" and v.get("ratio")]
+        alone = model.get("dltrack_alone") or {}
+        rows = [  # dltrack's bars from its own A/B series, the measurement of the target
+            {**v, "ratio": (alone.get(k) or {}).get("ratio") or v.get("ratio")}
+            for k, v in model["variants"].items()
+            if k != "none" and v.get("ratio")
+        ]
         rows.sort(key=lambda v: v["ratio"]["median"])
         labels = [v["label"].split(" (")[0] for v in rows]
         med = [v["ratio"]["median"] for v in rows]
@@ -31,7 +36,9 @@ def draw(png: Path, data: dict[str, Any]) -> None:
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.axvline(1.02, color="tab:green", linestyle="--", linewidth=0.8, label="target 1.02x")
         ax.set_xscale("log")
-        ticks = [t for t in (0.8, 0.9, 1, 1.1, 1.25, 1.5, 2, 3, 5, 8, 12, 20) if t <= max(med) * 2]
+        top = max(v["ratio"]["q3"] for v in rows)
+        steps = (1, 1.5, 2, 3, 5, 8, 12, 20) if top > 4 else (0.8, 0.9, 1, 1.1, 1.25, 1.5, 2, 3)
+        ticks = [t for t in steps if t <= top * 1.3]
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.minorticks_off()
         ax.set_xlabel("ratio (log scale)")

@@ -161,8 +161,11 @@ def train_many(
             if step == steps - 1 or i == batches - 1:
                 tracker.on_epoch_end(epoch, {"loss": 1.0 / (i + 1)})
     loop_s = time.monotonic() - start
+    left = 0
     for tracker in trackers:
         tracker.on_train_end()
+        session = tracker._session
+        left += session.left_in_spool if session is not None else 0
     ids = [t.training_id for t in trackers]
     out.put(
         {
@@ -172,7 +175,10 @@ def train_many(
             "loop_s": loop_s,
             "late_p99_ms": 1000 * sorted(late)[int(0.99 * (len(late) - 1))],
             "cpu_s": time.process_time() - cpu0,
-            "store_calls": {tid: counts.get(tid, {}) for tid in ids},
+            "left_in_spool": left,
+            # Every training's rows, not just this process's: the spool is shared, so a row
+            # may be written by any process's store thread.
+            "store_calls": counts,
         }
     )
 

@@ -17,9 +17,11 @@ direct `on_train_batch_end` calls on a real session, in us per call.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -225,8 +227,13 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
     repeats = 1 if quick else 6
     target_s = 0.8 if quick else 3.0
     result: dict[str, Any] = {"quick": quick, "rounds": rounds, "models": {}, "hook": {}}
-    scratch = peers.scratch_dir()
-    with Sandbox("overhead") as sandbox, peers.http_sink() as http_root:
+    scratch = peers.scratch_dir()  # TensorBoard's logs, MLflow's database
+    with (
+        Sandbox("overhead") as sandbox,
+        peers.http_sink() as http_root,
+        contextlib.ExitStack() as cleanup,
+    ):
+        cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)
         variants = peers.tools(sandbox, http_root, scratch)
         for name, build in (("mlp", lambda: mlp(MLP_STEPS)), ("cnn", cnn)):
             log(f"overhead: {name}")

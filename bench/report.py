@@ -38,7 +38,8 @@ def _header(meta: dict[str, Any]) -> list[str]:
         " provides RabbitMQ and sets `DLTRACK_TEST_AMQP_URL`; without it the RabbitMQ rows say"
         " *not run*.",
         "",
-        f"This run{quick}: `{meta['command']}`, {m['date']}, {meta.get('took_s', 0) / 60:.0f} min.",
+        f"This run{quick}: `{meta['command']}`, finished {m['date']},"
+        f" {meta.get('took_s', 0) / 60:.0f} min in all.",
         "",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['ram']} RAM, {m['os']}. **Shared**:"
         " other engineers' test suites (browsers, Keras trainings, RabbitMQ restarts) ran on"
@@ -167,7 +168,7 @@ def _summary(data: dict[str, Any]) -> list[str]:
     return ["## Summary", "", *table(["what", "target", "measured", ""], rows), ""]
 
 
-def _not_run(data: dict[str, Any], meta: dict[str, Any]) -> list[str]:
+def _not_run(data: dict[str, Any]) -> list[str]:
     missing = []
     for part, d in data.items():
         why = why_missing(d)
@@ -180,8 +181,15 @@ def _not_run(data: dict[str, Any], meta: dict[str, Any]) -> list[str]:
             if v.get("skipped") and v["label"] not in seen:
                 seen.add(v["label"])
                 missing.append(f"- {v['label']}: {v['skipped']}")
-    if meta["machine"]["mlflow"] == "not installed" or any("mlflow" in m for m in missing):
-        pass
+    for backend, h in (oh.get("hook") or {}).items():
+        if "skipped" in h:
+            missing.append(f"- on_train_batch_end timing, {backend}: {h['skipped']}")
+    for part in ("latency", "pacing", "stop_time"):
+        for backend, r in ((data.get(part) or {}).get("backends") or {}).items():
+            if "skipped" in r:
+                missing.append(f"- {part}, {backend}: {r['skipped']}")
+    if (data.get("scale") or {}).get("skipped"):
+        missing.append(f"- scale: {data['scale']['skipped']}")
     return missing
 
 
@@ -198,7 +206,7 @@ def write(md: Path, png: Path, meta: dict[str, Any], data: dict[str, Any]) -> No
     from . import analysis
 
     lines += analysis.text(data, meta)
-    missing = _not_run(data, meta)
+    missing = _not_run(data)
     lines += ["## What was not run, and why", ""]
     lines += missing or ["Everything ran."]
     lines += ["", *analysis.peers_setup(meta), ""]

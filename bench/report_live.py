@@ -68,8 +68,9 @@ def pacing_section(pc: dict[str, Any] | None) -> list[str]:
     lines = [
         "### 2b. The Tracker's progress pacing, before and after this change",
         "",
-        f"Command: `{ALONE.format(part='pacing')}`. The latency runs above showed that at ~10"
-        " batches/s the batch a viewer sees was ~55 ms old at p50: the Tracker sent a progress"
+        f"Command: `{ALONE.format(part='pacing')}`. Before this change, at ~10 batches/s the"
+        " batch a viewer saw was ~55 ms old at p50 (the first runs of section 2): the Tracker"
+        " sent a progress"
         " message once 100 ms had passed since its previous *send*, so sends drifted behind the"
         " batches and each batch waited up to a whole interval. `broker_link.py` now paces"
         " progress by the batches' own end times (a batch that ended >= 90 ms after the last"
@@ -113,7 +114,7 @@ def pacing_section(pc: dict[str, Any] | None) -> list[str]:
     lines += [
         "",
         f"Rounds: {pc['rounds']}. The Watcher listener column still carries the Watcher's own"
-        " rate limit, which has the same drift (see below).",
+        " rate limit, which has the same drift (see *What this shows*).",
         "",
     ]
     return lines
@@ -188,7 +189,8 @@ def scale_section(sc: dict[str, Any] | None) -> list[str]:
                 f"{r['messages_per_s']:.0f} / {r['deliveries_per_s']:.0f}",
                 num(r["progress_per_training_per_s"]),
                 f"{r['bytes_per_epoch_per_training']:.0f}",
-                f"{w['median']} (max {w['max']}) for {r['epochs_per_training']} epochs,"
+                f"{w['median']} ({w.get('min', '?')}-{w['max']}) for"
+                f" {r['epochs_per_training']} epochs,"
                 f" {r['batches_per_training']} batches",
                 f"{num(r['progress_age_ms']['p50'], 0)} / {num(r['progress_age_ms']['p99'], 0)}",
                 num(r["rabbitmq_cpu_pct"], 0),

@@ -11,12 +11,14 @@ def overhead_section(oh: dict[str, Any] | None) -> list[str]:
     lines = [
         "## 1. Overhead: fit() time relative to no callback",
         "",
-        f"Command: `{ALONE.format(part='overhead')}`. For each model, every variant gets a fresh",
-        "callback per fit(); runs alternate within a round (no callback, A, B, no callback, C,",
-        "D, ..., the order rotating between rounds) so every variant sits next to a no-callback",
-        "run, and its ratio is taken against the mean of those neighbours. Shown: median ratio",
-        "over rounds [interquartile range], wall time and, less sensitive to other load, CPU",
-        "time of the whole process (all threads). fit() runs with `verbose=0`.",
+        f"Command: `{ALONE.format(part='overhead')}`. Every run is one fit() with `verbose=0`"
+        " and fresh callbacks, sized to last ~3 s. First dltrack alone, alternated with no"
+        " callback (none, local, none, RabbitMQ, none, ...); then everyone side by side in"
+        " rounds (none, A, B, none, C, D, ..., the order rotating between rounds). Every run"
+        " sits next to a no-callback run, and its ratio is taken against the mean of its"
+        " no-callback neighbours. Shown: the median ratio [interquartile range] of wall time"
+        " and of CPU time of the whole process (all threads), which is less disturbed by other"
+        " work on the machine. A garbage collection and a 0.3 s pause precede every run.",
         "",
     ]
     why = why_missing(oh)

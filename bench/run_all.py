@@ -29,6 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PART_TIMEOUT_S = 1800
 
 
+def _shown(path: str) -> str:
+    """The interpreter as typed from the repository root (`.venv/bin/python`), else as is."""
+    try:
+        return str(Path(path).relative_to(ROOT))
+    except ValueError:
+        return path
+
+
 def run_part(part: str, quick: bool, results: Path) -> dict[str, Any]:
     out = results / f"{part}.json"
     command = [sys.executable, "-m", f"bench.{part}", "--out", str(out)]
@@ -76,15 +84,19 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         for part in parts:
             run_part(part, args.quick, results)
+        earlier = results / "meta.json"
         meta = {
             "machine": machine.describe(),
-            "command": shlex.join(
-                [Path(sys.executable).name, "-m", "bench.run_all", *sys.argv[1:]]
-            ),
+            "command": shlex.join([_shown(sys.executable), "-m", "bench.run_all", *sys.argv[1:]]),
             "quick": args.quick,
             "took_s": time.monotonic() - started,
             "amqp": bool(os.environ.get("DLTRACK_TEST_AMQP_URL")),
         }
+        if args.only and earlier.exists():  # some parts again: the report says so
+            before = json.loads(earlier.read_text())
+            meta["command"] = f"{before['command']}`, then `{meta['command']}"
+            meta["took_s"] += before.get("took_s", 0)
+            meta["machine"]["date"] = f"{before['machine']['date']}, {meta['machine']['date']}"
         (results / "meta.json").write_text(json.dumps(meta, indent=1))
     data = {}
     for part in PARTS:

@@ -98,12 +98,17 @@ def one_size(sandbox: Sandbox, n: int, seconds: float, log: Any) -> dict[str, An
 
     epochs = results[0]["epochs"]
     batches = results[0]["batches"]
-    writes = [sum(calls.values()) for r in results for calls in r["store_calls"].values()]
+    ours = {tid for r in results for tid in r["training_ids"]}
+    per_training: dict[str, int] = dict.fromkeys(ours, 0)
     by_method: dict[str, int] = {}
     for r in results:
-        for calls in r["store_calls"].values():
-            for name, count in calls.items():
-                by_method[name] = by_method.get(name, 0) + count
+        for tid, calls in r["store_calls"].items():
+            if tid in per_training:
+                per_training[tid] += sum(calls.values())
+                for name, count in calls.items():
+                    by_method[name] = by_method.get(name, 0) + count
+    writes = sorted(per_training.values())
+    left = sum(r["left_in_spool"] for r in results)
     progress = raw.by_type.get("progress", 0)
     active = max(r["loop_s"] for r in results)  # the batches' span; rates are per that
     row = {
@@ -119,9 +124,11 @@ def one_size(sandbox: Sandbox, n: int, seconds: float, log: Any) -> dict[str, An
         "by_type": raw.by_type,
         "progress_age_ms": tail([1000 * (r - s) for r, _, s in raw.seen if s is not None]),
         "store_writes_per_training": {
-            "median": sorted(writes)[len(writes) // 2],
-            "max": max(writes),
+            "median": writes[len(writes) // 2],
+            "min": writes[0],
+            "max": writes[-1],
             "by_method_total": by_method,
+            "records_left_in_spool": left,
         },
         "trainer_cpu_s": sum(r["cpu_s"] for r in results),
         "trainer_cpu_per_training_pct": 100 * sum(r["cpu_s"] for r in results) / n / wall,
