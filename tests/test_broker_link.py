@@ -179,3 +179,35 @@ def test_a_stop_after_the_end_reaches_nobody_and_says_so(model_key: str) -> None
         )
     assert snap is not None
     assert snap["commands"][0]["state"] == "undelivered"
+
+
+def test_viewers_learn_the_training_number_before_a_short_training_ends(model_key: str) -> None:
+    """A training shorter than the heartbeat interval: the number the store assigns still
+    reaches the live feed before train_end (the first heartbeat, at connect, predates it)."""
+    x, y = tiny_data(48)
+    broker = open_broker(config.resolve().broker_url)
+    updates = broker.subscribe_updates(model_key)
+    try:
+        tracker = Tracker(model_key)
+        tiny_model().fit(
+            x,
+            y,
+            epochs=1,
+            batch_size=16,
+            verbose=0,
+            callbacks=[tracker, pace_callback(lambda epoch, batch: time.sleep(0.05))],
+        )
+        seen: list[dict[str, Any]] = []
+
+        def until_train_end() -> bool:
+            seen.extend(m for raw in updates.poll(0.1) if (m := parse_update(raw)) is not None)
+            return any(m["type"] == "train_end" for m in seen)
+
+        wait_until(until_train_end, 10, "the end of the training on the feed")
+    finally:
+        updates.close()
+        broker.close()
+    (t,) = trainings(model_key)
+    before_end = seen[: [m["type"] for m in seen].index("train_end")]
+    numbers = [m["snapshot"]["number"] for m in before_end if m["type"] == "heartbeat"]
+    assert t.number in numbers, numbers

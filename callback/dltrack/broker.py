@@ -22,6 +22,14 @@ class Feed(ABC):
         """Wait up to `timeout` seconds for messages; return what arrived (maybe nothing)."""
 
     @abstractmethod
+    def wake(self) -> None:
+        """Make a `poll` under way in the owner thread (or its next one) return at once.
+
+        The one method another thread may call, so that it can hand the owner work (a command
+        to send) without waiting out the poll. Never raises.
+        """
+
+    @abstractmethod
     def close(self) -> None: ...
 
 

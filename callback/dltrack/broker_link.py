@@ -61,6 +61,7 @@ class BrokerLink:
         self.sent_progress: tuple[int, int] | None = None
         self.sent_batch_at = 0.0  # Progress.at of the batch last reported
         self.heartbeat_at = 0.0
+        self.announced: int | None = None  # the training number viewers were last told
         self.liveness_at = 0.0
         self.seen_commands: set[str] = set()
         self.ignored_commands = 0
@@ -128,8 +129,11 @@ class BrokerLink:
                 done = self._drain_events()
                 now = time.monotonic()
                 self._publish_progress(now)
-                if now - self.heartbeat_at >= HEARTBEAT_INTERVAL_S:
+                # Also as soon as the store numbered the training: no other message carries
+                # the number, and a short training could otherwise end before viewers know it.
+                if now - self.heartbeat_at >= HEARTBEAT_INTERVAL_S or s.number != self.announced:
                     self.heartbeat_at = now
+                    self.announced = s.number
                     self._publish(HEARTBEAT, snapshot=s.snapshot())
                 if now - self.liveness_at >= LIVENESS_CHECK_S:
                     self.liveness_at = now

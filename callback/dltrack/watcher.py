@@ -87,6 +87,7 @@ class Watcher:
         self._version = 0
         self._listeners: list[Listener] = []
         self._outbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._feed: Feed | None = None  # the live thread's, for wake() from other threads
         self._store_jobs: queue.SimpleQueue[Callable[[Store], object] | None] = queue.SimpleQueue()
         self._closing = threading.Event()
         self._first_connect = threading.Event()
@@ -155,6 +156,9 @@ class Watcher:
         command = Command.new(kind, self.model_key, training_id, self.sender)
         self._update(lambda s: st.command_queued(s, command, time.time()))
         self._outbox.put(command)
+        feed = self._feed
+        if feed is not None:
+            feed.wake()  # send it now, not when the live thread's poll times out
         return command.id
 
     def delete_training(self, training_id: str) -> None:
@@ -239,14 +243,22 @@ class Watcher:
         while not self._closing.is_set():
             if broker is None and backoff.ready():
                 broker, feed = self._connect(backoff)
+                self._feed = feed
+            # A change waiting for the rate limit is passed on the moment the limit allows, not
+            # when a full poll ends: waiting out whole polls let each call drift up to an
+            # interval behind the updates (bench/latency.py, before and after).
+            wait = POLL_S
+            if self._version != notified_version:
+                wait = min(wait, max(0.0, notified_at + self.min_interval - time.monotonic()))
             try:
                 if feed is not None:
-                    self._receive(feed)
+                    self._receive(feed, wait)
                     self._send_commands(broker)
                 else:
                     time.sleep(POLL_S)
             except BackendError as exc:
                 log.debug("broker connection lost: %s", exc)
+                self._feed = None
                 self._close_quietly(feed, broker)
                 broker, feed = None, None
                 backoff.failed()
@@ -257,6 +269,7 @@ class Watcher:
             if due and now - notified_at >= self.min_interval:
                 notified_version, notified_at = self._version, now
                 self._notify()
+        self._feed = None
         self._close_quietly(feed, broker)
 
     def _connect(self, backoff: Backoff) -> tuple[Broker | None, Feed | None]:
@@ -279,8 +292,8 @@ class Watcher:
         self._update(lambda s: st.with_connection(s, status="live", detail=""))
         return broker, feed
 
-    def _receive(self, feed: Feed) -> None:
-        for raw in feed.poll(POLL_S):
+    def _receive(self, feed: Feed, timeout: float) -> None:
+        for raw in feed.poll(timeout):
             message = parse_update(raw)
             if message is None:
                 log.debug("ignored a malformed update")

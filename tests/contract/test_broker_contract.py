@@ -6,6 +6,7 @@ publishes and listens, viewers that subscribe, a CLI that sends commands.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -130,6 +131,25 @@ def test_poll_waits_about_its_timeout_when_nothing_comes(new_broker: OpenBroker)
     started = time.monotonic()
     assert feed.poll(0.3) == []
     assert 0.2 <= time.monotonic() - started < 2.0
+
+
+def test_wake_from_another_thread_ends_a_poll_and_loses_nothing(new_broker: OpenBroker) -> None:
+    key, training = new_model_key(), new_training_id()
+    publisher, viewer = new_broker(), new_broker()
+    feed = viewer.subscribe_updates(key)
+    timer = threading.Timer(0.3, feed.wake)
+    timer.start()
+    started = time.monotonic()
+    assert feed.poll(60.0) == []  # woken: back long before the timeout, with nothing
+    assert time.monotonic() - started < 30.0
+    timer.join()
+    # A wake with no poll under way ends the next one; messages still arrive after it.
+    feed.wake()
+    started = time.monotonic()
+    assert feed.poll(60.0) == []
+    assert time.monotonic() - started < 30.0
+    publisher.publish_update(heartbeat(key, training, 1))
+    assert seqs(collect(feed, 1)) == [1]
 
 
 def test_commands_reach_only_the_addressed_training(new_broker: OpenBroker) -> None:

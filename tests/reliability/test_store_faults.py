@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from dltrack import Tracker, config, create_model
+from dltrack.backends.firestore_store import RETRY_DEADLINE_S
 from dltrack.spool import Spool, spool_path
 from tests.helpers import pace_callback, run_cli, tiny_data, tiny_model, wait_until
 from tests.reliability.support import (
@@ -34,8 +35,10 @@ from tests.reliability.support import (
 
 pytestmark = [pytest.mark.amqp, pytest.mark.firestore, pytest.mark.slow]
 
-# Plus the emulator's own start-up (~8 s on a 2-core machine): ~12 s without a store.
-OUTAGE_S = 2.0
+# Longer than a store call's retry deadline, so that the outage cannot hide inside one call's
+# retries (the store thread would then never see it fail, and rightly say nothing). The
+# emulator's own stop and start-up (1-8 s on a 2-core machine) come on top.
+OUTAGE_S = RETRY_DEADLINE_S + 2.0
 
 
 def spooled(store_url: str, training_id: str | None) -> int:
@@ -129,8 +132,9 @@ def test_store_down_at_train_end(
         # As if the process had exited: its store thread, still in a call to the unreachable
         # store when fit() returned, gives up by itself (it would otherwise write the records
         # as soon as the store is back, before whoever comes next).
+        # Only this training's thread: others of earlier tests may still be finishing theirs.
         wait_until(
-            lambda: not any(t.name == "dltrack-store" for t in threading.enumerate()),
+            lambda: not any(t.is_alive() for t in tracker._threads),
             15,
             "the store thread to give up",
         )

@@ -31,7 +31,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -160,6 +160,7 @@ class _QueueFeed(Feed):
         self._bodies: list[bytes] = []
         self._last_tag = 0
         self._closed = False
+        self._woken = False  # set on the owner thread, by the callback wake() schedules
         with broker.guarded():
             self._channel = broker._connection.channel()
             declared = self._channel.queue_declare(
@@ -178,7 +179,8 @@ class _QueueFeed(Feed):
     def poll(self, timeout: float) -> list[bytes]:
         if self._closed:
             raise BackendError("this feed is closed")
-        self._broker._wait_for(lambda: bool(self._bodies), timeout)
+        self._broker._wait_for(lambda: bool(self._bodies) or self._woken, timeout)
+        self._woken = False
         bodies, self._bodies = self._bodies, []
         if bodies:
             # One ack for the whole batch: frees prefetch room, so the client holds at most
@@ -186,6 +188,15 @@ class _QueueFeed(Feed):
             with self._broker.guarded():
                 self._channel.basic_ack(self._last_tag, multiple=True)
         return bodies
+
+    def wake(self) -> None:
+        # pika's one thread-safe entry point: it also interrupts process_data_events. On a
+        # closed or closing connection it raises; the owner's poll ends by itself then.
+        with suppress(Exception):
+            self._broker._connection.add_callback_threadsafe(self._on_wake)
+
+    def _on_wake(self) -> None:
+        self._woken = True
 
     def close(self) -> None:
         """Delete the queue (and with it the bindings); never raises."""

@@ -9,6 +9,7 @@ fresh row matches, as the AMQP broker does with a mandatory publish.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class _RowFeed(Feed):
         # Start at the newest row: a feed sees what is published after it opens, like a fresh
         # AMQP queue. Late viewers catch up from heartbeats and the store.
         self._cursor = broker._max_id(table)
+        self._woken = threading.Event()
 
     def _fetch(self) -> list[bytes]:
         rows = self._broker._read(self._query, (*self._args, self._cursor))
@@ -50,9 +52,13 @@ class _RowFeed(Feed):
             self.before_read()
             found = self._fetch()
             remaining = deadline - time.monotonic()
-            if found or remaining <= 0:
+            if found or remaining <= 0 or self._woken.is_set():
+                self._woken.clear()
                 return found
-            time.sleep(min(POLL_INTERVAL_S, remaining))
+            self._woken.wait(min(POLL_INTERVAL_S, remaining))
+
+    def wake(self) -> None:
+        self._woken.set()
 
     def before_read(self) -> None:
         """Hook run before each read (the command feed refreshes its presence here)."""
