@@ -31,7 +31,7 @@ js:                    ## rebuild the front end into dltrack_widget/static/
 	cd js && npm ci --no-audit --no-fund && npm run build
 
 js-test:
-	cd js && npm test
+	cd js && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 bench: setup           ## run every benchmark and rewrite docs/benchmarks.md
 	$(BIN)/python tools/services.py run -- $(BIN)/python -m bench.run_all
@@ -40,4 +40,5 @@ screenshots: setup    ## copy the browser tests' best screenshots into docs/scre
 	$(BIN)/python -m tests.e2e.publish_screenshots
 
 clean:
-	rm -rf $(VENV) js/node_modules dltrack_widget/static .services .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) js/node_modules dltrack_widget/static .services .pytest_cache .mypy_cache \
+		.ruff_cache .hypothesis test-artifacts

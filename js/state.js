@@ -110,9 +110,6 @@ export function kernelClock(snapshotNow, receivedAtMs, nowMs) {
   return base + Math.max(0, nowMs - receivedAtMs) / 1000;
 }
 
-/** Trainings still going (running, or lost contact), newest first. */
-export const liveTrainings = (trainings) => trainings.filter(isLive);
-
 /** "The running one": the newest running training, else the newest lost one, else null. */
 export function theRunningOne(trainings) {
   return trainings.find((t) => t.status === "running") ?? trainings.find(isLive) ?? null;

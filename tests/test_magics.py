@@ -254,15 +254,31 @@ def test_stop_message_from_the_front_end(monitor: Any, model_key: str) -> None:
 
 
 def test_front_end_messages_that_make_no_sense_are_ignored(monitor: Any) -> None:
-    for content in (None, "stop", [1], {"action": "explode"}, {"action": "rename_model"}):
+    junk = (
+        None,
+        "stop",
+        [1],
+        {"action": "explode"},
+        {"action": "rename_model"},
+        {"action": "rename_model", "name": "   "},
+        {"action": "rename_model", "name": "x" * 1000},
+        {"action": "stop", "training_id": "../../etc"},
+        {"action": "delete_training", "training_id": 7},
+    )
+    for content in junk:
         monitor._handle_custom_msg(content, [])
-    assert monitor.state["commands"] == []
-    assert monitor.state["model"]["name"] == "test model"
+    # Then one that makes sense: store jobs run in order, so once it shows, the junk before it
+    # has been dealt with (renames go through the Watcher's store thread).
+    monitor._handle_custom_msg({"action": "rename_model", "name": "renamed"}, [])
+    snap = monitor.watcher.wait_for(lambda s: s["model"]["name"] == "renamed", 15)
+    assert snap is not None, monitor.watcher.snapshot()["model"]
+    assert snap["commands"] == []  # no stop was queued
+    assert snap["error"] is None
 
 
-def test_widget_state_has_no_secrets_for_a_local_store(monitor: Any) -> None:
+def test_widget_state_shows_where_it_reads_from(monitor: Any) -> None:
     saved = json.dumps(monitor.get_state())
-    assert "sqlite://" in saved  # where it reads from is shown…
+    assert "sqlite://" in saved
     assert monitor.state["connection"]["status"] == "live"
 
 

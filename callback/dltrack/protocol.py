@@ -64,7 +64,7 @@ def encode(message: Message) -> bytes:
 
 
 def clean_logs(logs: Any) -> dict[str, float]:
-    """Keras logs as plain finite floats (NaN/inf become None-free strings are dropped).
+    """Keras logs as plain finite floats: NaN, inf and values that are not numbers are dropped.
 
     Values that do not convert (strings, arrays) are skipped rather than failing the update.
     """

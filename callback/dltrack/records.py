@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TRAINING_STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
-
 
 @dataclass
 class ModelRecord:

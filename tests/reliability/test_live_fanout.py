@@ -55,6 +55,10 @@ def test_every_viewer_sees_every_epoch_and_the_stop(amqp_url: str, firestore_url
         if (epoch, batch) == (STOP_AT_EPOCH, 100) and not sent:
             sent["id"] = watchers[0].stop_training(tracker.training_id)
             sent["at"] = time.monotonic()
+        elif sent:
+            # Slower batches once the stop is on its way: the rest of the epoch then lasts
+            # ~1.5 s, so a loaded machine's round trip still lands in the epoch it was sent in.
+            time.sleep(0.005)
 
     try:
         run = drive(tracker, 1_000, 400, step_delay=0.0005, on_batch=stop_from_first_viewer)
@@ -102,8 +106,9 @@ def test_every_viewer_sees_every_epoch_and_the_stop(amqp_url: str, firestore_url
     by_type = collections.Counter(m["type"] for _, m in heard if m["training_id"] == tid)
     assert by_type["epoch_end"] == len(run.history)
     assert by_type["train_end"] == 1 and by_type["ack"] == 1
-    progress = [at for at, m in heard if m["type"] == "progress"]
-    per_second = collections.Counter(int(at - progress[0]) for at in progress)
+    # By the sender's clock: a loaded machine may deliver a second's messages in a burst.
+    progress = [m["ts"] for _, m in heard if m["type"] == "progress"]
+    per_second = collections.Counter(int(ts - progress[0]) for ts in progress)
     busiest = max(per_second.values())
     assert busiest <= 11  # ≤ 10/s, plus one for where a window boundary falls
     ack_at = next(at for at, m in heard if m["type"] == "ack")
