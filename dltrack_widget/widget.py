@@ -6,17 +6,20 @@ Watcher's snapshot (docs/widget-state.md), and the front end lives in js/.
 
 from __future__ import annotations
 
+import logging
 import pathlib
 from typing import Any
 
 import anywidget
 import traitlets
 
-from dltrack.errors import ConfigError
+from dltrack.errors import ConfigError, DltrackError
 from dltrack.watcher import Watcher, default_sender
 
 from ._payload import history_signature, split_snapshot
 from ._subshell import INTERRUPT, confirm_route, route_to_subshell
+
+log = logging.getLogger("dltrack")
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -102,14 +105,20 @@ class TrainingMonitor(anywidget.AnyWidget):
             return
         action = content.get("action")
         training_id = content.get("training_id")
-        if action == "stop":
-            self.watcher.stop_training(training_id, after_epoch=bool(content.get("after_epoch")))
-        elif action == "delete_training" and isinstance(training_id, str):
-            self.watcher.delete_training(training_id)
-        elif action == "delete_model":
-            self.watcher.delete_model()
-        elif action == "rename_model" and isinstance(content.get("name"), str):
-            self.watcher.rename_model(content["name"])
+        try:
+            if action == "stop":
+                after_epoch = bool(content.get("after_epoch"))
+                self.watcher.stop_training(training_id, after_epoch=after_epoch)
+            elif action == "delete_training" and isinstance(training_id, str):
+                self.watcher.delete_training(training_id)
+            elif action == "delete_model":
+                self.watcher.delete_model()
+            elif action == "rename_model" and isinstance(content.get("name"), str):
+                self.watcher.rename_model(content["name"])
+        except DltrackError as exc:
+            # The front end checks what it sends; whatever else arrives on the comm (an id
+            # that is not one, an empty name) is ignored, never a traceback in the kernel.
+            log.debug("ignored a front-end message: %s", exc)
 
     def close(self) -> None:
         watcher = getattr(self, "watcher", None)

@@ -7,6 +7,7 @@ import json
 import secrets
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -312,3 +313,21 @@ def test_store_calls_raise_backend_error_while_the_emulator_is_down(
     assert store.get_model(model.key) is None  # the emulator forgot everything
     store.create_model("again")
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "library", "module", "extra"),
+    [
+        ("firestore://p", "firebase_admin", "dltrack.backends.firestore_store", "firestore"),
+        ("amqp://guest:guest@127.0.0.1/%2F", "pika", "dltrack.backends.amqp_broker", None),
+    ],
+)
+def test_a_missing_client_library_is_a_config_error_naming_the_install(
+    url: str, library: str, module: str, extra: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, library, None)  # `import library` now fails
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    with pytest.raises(ConfigError) as caught:
+        (open_store if extra else open_broker)(url)
+    said = one_clear_line(caught.value)
+    assert f"pip install 'dltrack[{extra}]'" in said if extra else "pip install pika" in said

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
+import re
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +19,10 @@ import pytest
 
 from dltrack.keys import is_model_key, new_model_key
 from tests.helpers import (
+    DLTRACK,
+    ROOT,
     JsonViewer,
+    child_env,
     epochs,
     run_cli,
     start_training,
@@ -447,3 +455,95 @@ def test_two_trainings_of_one_key_are_told_apart(model_key: str, children: list[
     # Nothing runs any more: a stop now reaches nobody, and says so.
     result = run_cli("stop", model_key, "--training", "1")
     assert_one_line_error(result, "no training of this key is running")
+
+
+# -- the demo ---------------------------------------------------------------------------------
+
+
+def demo_key(stdout_line: str) -> str:
+    assert stdout_line.startswith("demo model key: "), stdout_line
+    return stdout_line.split(": ", 1)[1].strip()
+
+
+@pytest.mark.slow
+def test_demo_trains_and_watches_until_the_end() -> None:
+    done = run_cli("demo", "--epochs", "2", "--step-delay", "0.001", timeout=240)
+    assert done.returncode == 0, done.stderr
+    key = demo_key(done.stdout.splitlines()[0])
+    (t,) = trainings(key)
+    assert (t.status, t.epochs_done, t.params["epochs"]) == ("completed", 2, 2)
+    assert "Epoch 2/2" in done.stdout  # the terminal view showed it
+
+
+@pytest.mark.slow
+def test_an_interrupted_demo_leaves_its_training_running_and_stoppable() -> None:
+    """Ctrl+C reaches the watcher only (the training has a session of its own); without a
+    terminal to ask on, the watcher detaches and says how to stop what goes on."""
+    proc = subprocess.Popen(
+        [str(DLTRACK), "demo", "--epochs", "200"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+        cwd=ROOT,
+    )
+    pid = None
+    try:
+        assert proc.stdout is not None
+        key = demo_key(proc.stdout.readline())
+        wait_for_status(key, 1, ("running",), 120)
+        wait_until(lambda: trainings(key)[0].epochs_done >= 1, 120, "a first epoch")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "detached; the training goes on" in err
+        pid = int(re.search(r"\(pid (\d+)\)", out).group(1))  # type: ignore[union-attr]
+        assert f"dltrack stop {key}" in out
+        time.sleep(1.5)  # it would have been interrupted or terminated by now
+        assert trainings(key)[0].status == "running"
+
+        stopped = run_cli("stop", key, "--wait", "--timeout", "60", timeout=120)
+        assert stopped.returncode == 0, stopped.stderr
+        assert "training #1 stopped at epoch" in stopped.stdout
+        assert trainings(key)[0].status == "stopped"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("demo", "--epochs", "0"),
+        ("demo", "--epochs", "many"),
+        ("watch", new_model_key(), "--timeout", "0"),
+        ("stop", new_model_key(), "--timeout", "-1"),
+        ("watch", new_model_key(), "--timeout", "nan"),
+    ],
+)
+def test_numbers_that_make_no_sense_are_refused(args: tuple[str, ...]) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert "above 0" in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_without_its_packages_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    from dltrack import cli
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else found(name)
+    )
+    assert cli.main(["demo"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "sklearn not installed" in err
+    assert "pip install 'dltrack[demo]'" in err

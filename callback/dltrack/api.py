@@ -148,14 +148,9 @@ def sync_spool(*, store: str | None = None) -> tuple[int, int]:
     spool = Spool(spool_path(settings.spool_dir, settings.store_url))
     try:
         with open_settings_store(store) as s:
-            written = 0
-            while True:
-                try:
-                    # A training replaying the same spool right now finishes first.
-                    written += replay(spool, s, wait=30.0)
-                    break
-                except UnknownModelError:
-                    continue  # those rows were dropped; go on with the rest
+            # A training replaying the same spool right now finishes first. Rows of models
+            # deleted since are dropped.
+            written = replay(spool, s, wait=30.0)
         return written, spool.count()
     finally:
         spool.close()

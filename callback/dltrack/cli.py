@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from typing import Any
@@ -163,36 +161,9 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .live_commands import watch
+    from .live_commands import demo
 
-    model = api.find_or_create_model("dltrack demo", store=args.store)
-    print(f"demo model key: {model.key}")
-    print(f"watch it from a notebook too:  %load_ext dltrack  then  %dltrack {model.key}")
-    env = dict(os.environ)
-    if args.broker:
-        env["DLTRACK_BROKER_URL"] = args.broker
-    if args.store:
-        env["DLTRACK_STORE_URL"] = args.store
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dltrack.demo_training",
-            model.key,
-            "--epochs",
-            str(args.epochs),
-            "--step-delay",
-            str(args.step_delay),
-        ],
-        env=env,
-    )
-    try:
-        args.key, args.json, args.until_end, args.timeout = model.key, False, True, None
-        return watch(args, child=child)
-    finally:
-        if child.poll() is None:
-            child.terminate()
-        child.wait()
+    return demo(args)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -264,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--until-end", action="store_true", help="exit once the running training(s) have ended"
     )
-    p.add_argument("--timeout", type=float, help="exit after this many seconds")
+    p.add_argument("--timeout", type=_seconds, help="exit after this many seconds")
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("stop", parents=[common], help="stop a running training")
@@ -272,12 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--training", help="training number or id (default: every running one)")
     p.add_argument("--after-epoch", action="store_true", help="stop once this epoch ends")
     p.add_argument("--wait", action="store_true", help="also wait until the training has ended")
-    p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for an answer")
+    p.add_argument("--timeout", type=_seconds, default=15.0, help="seconds to wait for an answer")
     p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser("demo", parents=[common], help="train a small CNN and watch it live")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--step-delay", type=float, default=0.02, help=argparse.SUPPRESS)
+    p.add_argument("--epochs", type=_count, default=10)
+    p.add_argument("--step-delay", type=_seconds, default=0.02, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("doctor", parents=[common], help="check the broker and store settings")
@@ -285,6 +256,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sync", parents=[common], help="write spooled records to the store")
     p.set_defaults(func=cmd_sync)
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:

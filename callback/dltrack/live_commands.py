@@ -1,15 +1,19 @@
-"""`dltrack watch` and `dltrack stop`: the CLI commands that hold a live Watcher."""
+"""`dltrack watch`, `dltrack stop` and `dltrack demo`: the CLI commands that hold a live
+Watcher."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
-from . import api
-from .errors import ConfigError
+from . import api, config
+from .errors import ConfigError, DltrackError
 from .terminal_format import where
 from .terminal_view import JsonLinesView, TerminalView
 from .watcher import Watcher, default_sender
@@ -21,14 +25,21 @@ def _running(snap: dict[str, Any]) -> list[dict[str, Any]]:
     return [t for t in snap["trainings"] if t["status"] in ("running", "lost")]
 
 
-def watch(args: argparse.Namespace, child: subprocess.Popen[bytes] | None = None) -> int:
-    """Follow the model until Ctrl-C (then offer to stop), the end (--until-end) or --timeout."""
+def watch(
+    args: argparse.Namespace,
+    child: subprocess.Popen[bytes] | None = None,
+    on_detach: Callable[[], None] | None = None,
+) -> int:
+    """Follow the model until Ctrl-C (then offer to stop), the end (--until-end) or --timeout.
+
+    `child`: the demo's training process (its end ends the watch); `on_detach` is called when
+    the user leaves a running training running."""
     view: TerminalView | JsonLinesView = JsonLinesView() if args.json else TerminalView()
     watcher = Watcher(
         args.key, broker=args.broker, store=args.store, sender=default_sender("dltrack watch")
     ).start()
     watcher.add_listener(view.update)
-    deadline = time.monotonic() + args.timeout if args.timeout else None
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
     seen_running: set[str] = set()
     try:
         while deadline is None or time.monotonic() < deadline:
@@ -44,25 +55,26 @@ def watch(args: argparse.Namespace, child: subprocess.Popen[bytes] | None = None
         return 0
     except KeyboardInterrupt:
         view.close()
-        return _offer_stop(watcher)
+        return _offer_stop(watcher, on_detach)
     finally:
         time.sleep(0.3)  # let the final snapshot reach the view
         watcher.close()
         view.close()
 
 
-def _offer_stop(watcher: Watcher) -> int:
+def _offer_stop(watcher: Watcher, on_detach: Callable[[], None] | None) -> int:
     if not _running(watcher.snapshot()):
         return 0
-    if not sys.stdin.isatty():
-        print("detached; the training goes on", file=sys.stderr)
-        return 0
-    try:
-        answer = input("\nStop the training? [y = stop it / N = just detach] ")
-    except (KeyboardInterrupt, EOFError):
-        answer = ""
+    answer = ""
+    if sys.stdin.isatty():
+        try:
+            answer = input("\nStop the training? [y = stop it / N = just detach] ")
+        except (KeyboardInterrupt, EOFError):
+            answer = ""
     if answer.strip().lower() not in ("y", "yes"):
-        print("detached; the training goes on")
+        print("detached; the training goes on", file=sys.stderr)
+        if on_detach is not None:
+            on_detach()
         return 0
     return _stop_and_report(watcher, None, False, wait=True, timeout=30.0)
 
@@ -127,3 +139,80 @@ def _wait_stopped(watcher: Watcher, training_id: str | None, timeout: float) -> 
         ):
             print(f"training #{t['number']} stopped{where(t['stop'])}")
     return 0
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+
+def _check_demo_needs() -> None:
+    missing = [name for name in ("keras", "sklearn") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"the demo trains a Keras model on scikit-learn's digits ({', '.join(missing)} "
+            "not installed): pip install 'dltrack[demo]'"
+        )
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Train the demo CNN in a child process and watch it; Ctrl+C offers to stop or detach."""
+    _check_demo_needs()
+    model = api.find_or_create_model("dltrack demo", store=args.store)
+    print(f"demo model key: {model.key}")
+    print(f"watch it from a notebook too:  %load_ext dltrack  then  %dltrack {model.key}")
+    env = dict(os.environ)
+    if args.broker:
+        env["DLTRACK_BROKER_URL"] = args.broker
+    if args.store:
+        env["DLTRACK_STORE_URL"] = args.store
+    # TensorFlow's start-up chatter would garble the bars, and a training left running after
+    # a detach must not write into the user's shell: its output goes to a file.
+    log_path = config.resolve(args.broker, args.store).home / "demo.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log_file:
+        child = _start_demo(model.key, args, env, log_file)
+    detached: list[bool] = []
+    try:
+        args.key, args.json, args.until_end, args.timeout = model.key, False, True, None
+        code = watch(args, child=child, on_detach=lambda: detached.append(True))
+    except BaseException:
+        child.terminate()
+        child.wait()
+        raise
+    if detached:
+        print(f"the demo training goes on (pid {child.pid}); stop it: dltrack stop {model.key}")
+        return code
+    try:
+        # Stopped or finished: it exits once it has handed over its last records.
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.terminate()
+        child.wait()
+    if child.returncode != 0:
+        raise DltrackError(
+            f"the demo training failed (exit status {child.returncode}); see {log_path}"
+        )
+    return code
+
+
+def _start_demo(
+    key: str, args: argparse.Namespace, env: dict[str, str], log_file: Any
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dltrack.demo_training",
+            key,
+            "--epochs",
+            str(args.epochs),
+            "--step-delay",
+            str(args.step_delay),
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        # Its own session: Ctrl+C in this terminal reaches only the watcher, which asks
+        # whether to stop the training or leave it running.
+        start_new_session=True,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .backends import open_store
@@ -66,12 +67,19 @@ def mark_interrupted(store: Store, model_key: str, except_id: str) -> None:
             )
 
 
-def replay(spool: Spool, store: Store, on_start: Any = None, wait: float = 0.0) -> int:
+def replay(
+    spool: Spool,
+    store: Store,
+    on_start: Any = None,
+    wait: float = 0.0,
+    on_unknown: Callable[[str], None] | None = None,
+) -> int:
     """Write every spooled row in order; returns how many were written.
 
     Raises `BackendError` at the first row the store cannot take (order matters: a training's
-    start must land before its epochs). Rows of unknown models are dropped. Writes nothing
-    (returns 0) when another thread or process is replaying the same spool and does not
+    start must land before its epochs). The rows of a model the store does not know (deleted
+    meanwhile) are dropped, `on_unknown(model_key)` is told, and the rest goes on. Writes
+    nothing (returns 0) when another thread or process is replaying the same spool and does not
     finish within `wait` seconds: two replayers interleaving could apply a training's older
     `update` after its `end`.
     """
@@ -85,7 +93,9 @@ def replay(spool: Spool, store: Store, on_start: Any = None, wait: float = 0.0) 
                     number = apply_row(store, row)
                 except UnknownModelError:
                     spool.drop_model(row.model_key)
-                    raise
+                    if on_unknown is not None:
+                        on_unknown(row.model_key)
+                    break  # its other rows went with it: read what is left afresh
                 if number is not None and on_start is not None:
                     on_start(row, number)
                 spool.remove(row.id)
@@ -207,12 +217,7 @@ class StoreWriter:
                 self._failed(exc)
                 return
         try:
-            replay(self.spool, self.store, self._on_start)
-        except UnknownModelError as exc:
-            if s.model_key == exc.model_key:
-                s.notice("unknown", f"dltrack: {exc}; this training is not tracked")
-                s.abandoned.set()
-            return
+            replay(self.spool, self.store, self._on_start, on_unknown=self._on_unknown)
         except BackendError as exc:
             self._failed(exc)
             return
@@ -221,6 +226,14 @@ class StoreWriter:
         if self.backoff.next_at:
             log.info("dltrack: the store is back; spooled records written")
         self.backoff.succeeded()
+
+    def _on_unknown(self, model_key: str) -> None:
+        s = self.session
+        if model_key == s.model_key:
+            s.notice(
+                "unknown", f"dltrack: {UnknownModelError(model_key)}; this training is not tracked"
+            )
+            s.abandoned.set()
 
     def _count_mine(self) -> int:
         assert self.spool is not None

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import config
 from . import state as st
+from .api import check_name
 from .backends import open_broker, open_store
 from .backoff import LIVE_RECONNECT_CAP_S, Backoff
 from .broker import Broker, Feed
@@ -169,6 +170,8 @@ class Watcher:
         self._store_jobs.put(lambda store: store.delete_model(self.model_key))
 
     def rename_model(self, name: str) -> None:
+        """Rename the model; raises `ConfigError` for an empty or over-long name."""
+        name = check_name(name)
         self._store_jobs.put(lambda store: store.rename_model(self.model_key, name))
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from dltrack import Tracker, Watcher, create_model, store_writer
-from tests.helpers import ROOT, child_env
+from tests.helpers import ROOT, child_env, wait_until
 from tests.reliability.support import drive, record_figure, stored_epochs, stored_training
 
 pytestmark = pytest.mark.slow
@@ -101,14 +101,25 @@ def test_sigkill_mid_epoch(backends: str, monkeypatch: pytest.MonkeyPatch) -> No
 
     dead = stored_training(settings.store_url, key, training_id)
     assert dead.status == "running"
-    # The next training of the model records it interrupted. The rule's 120 s of silence is
-    # shortened so that the next training starts before it is up and ends after: the end
-    # applies it too.
-    silent = time.time() - (dead.last_seen or dead.started_at)
-    monkeypatch.setattr(store_writer, "INTERRUPTED_AFTER_S", silent + 1.5)
+    # The next training of the model records it interrupted, at its end: a training started
+    # within the rule's 120 s of silence (here: before the rule is shortened) must not leave
+    # the dead one `running` for good.
+    monkeypatch.setattr(store_writer, "INTERRUPTED_AFTER_S", 10**6)
     nxt = Tracker(key)
-    assert len(drive(nxt, epochs=3, steps=10, step_delay=0.1).history) == 3
-    record = stored_training(settings.store_url, key, training_id)
+    at_start: dict[str, str] = {}
+
+    def shorten_the_rule_before_the_end(epoch: int, batch: int) -> None:
+        if (epoch, batch) != (2, 0):
+            return
+        session = nxt._session
+        wait_until(lambda: session.number is not None, 30, "the next training's start stored")
+        at_start["status"] = stored_training(settings.store_url, key, training_id).status
+        monkeypatch.setattr(store_writer, "INTERRUPTED_AFTER_S", 0.0)
+
+    run = drive(nxt, epochs=3, steps=10, step_delay=0.1, on_batch=shorten_the_rule_before_the_end)
+    assert len(run.history) == 3
+    assert at_start == {"status": "running"}  # the start did not apply the rule…
+    record = stored_training(settings.store_url, key, training_id)  # …the end did
     assert record.status == "interrupted", record
     assert record.reason == "no sign of life from the training"
     numbers = [e.epoch for e in stored_epochs(settings.store_url, key, training_id)]

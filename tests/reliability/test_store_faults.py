@@ -207,5 +207,6 @@ def test_two_replayers_never_apply_rows_out_of_order(tmp_path: Path) -> None:
         thread.start()
     for thread in threads:
         thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
     (training,) = LocalStore(db).list_trainings(key)
     assert (training.status, training.epochs_done) == ("completed", 100)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..broker import Broker
 from ..config import BROKER_SCHEMES, STORE_SCHEMES, check_url, sqlite_path
+from ..errors import ConfigError
 from ..store import Store
 
 
@@ -18,8 +19,10 @@ def open_broker(url: str) -> Broker:
         from .local_broker import LocalBroker
 
         return LocalBroker(sqlite_path(url))
-    from .amqp_broker import AmqpBroker
-
+    try:
+        from .amqp_broker import AmqpBroker
+    except ImportError as exc:  # its message names the pip install to run
+        raise ConfigError(str(exc)) from None
     return AmqpBroker(url)
 
 
@@ -30,6 +33,8 @@ def open_store(url: str) -> Store:
         from .local_store import LocalStore
 
         return LocalStore(sqlite_path(url))
-    from .firestore_store import FirestoreStore
-
+    try:
+        from .firestore_store import FirestoreStore
+    except ImportError as exc:  # its message names the pip install to run
+        raise ConfigError(str(exc)) from None
     return FirestoreStore(url)
