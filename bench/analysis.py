@@ -121,11 +121,9 @@ def _latency_text(data: dict[str, Any]) -> list[str]:
             + ", ".join(
                 f"{a['p50']:.0f}/{a['p99']:.0f} ms at {rate}/s" for rate, a in watcher.items()
             )
-            + ". The difference is the Watcher's own rate limit (<= 10 listener calls/s,"
-            " each interval timed from the previous call): at ~10 updates/s its calls drift"
-            " behind the updates and wait up to 100 ms, the flaw fixed in the Tracker's"
-            " progress pacing (section 2b); the same fix in"
-            " `Watcher._live_loop` would bring the listener close to the raw feed. Any given"
+            + ". What the listener adds is its own rate limit (<= 10 calls/s): a change that"
+            " comes sooner than 100 ms after the previous call waits for the rest of the"
+            " interval (section 2b shows its former drift and the fix). Any given"
             f" batch is shown within {fresh['raw']['freshness_ms']['p50']:.0f} ms (p50) /"
             f" {fresh['raw']['freshness_ms']['p99']:.0f} ms (p99) at the worst rate, because"
             " progress is deliberately coalesced to <= ~10 messages/s per training."
@@ -139,12 +137,20 @@ def _stop_text(data: dict[str, Any]) -> list[str]:
     for backend, r in (st.get("backends") or {}).items():
         if "skipped" in r:
             continue
+        before = r.get("watcher_before")
         out.append(
             f"- **Stop, {backend}**: `stop_training` is set {r['watcher']['p50']:.0f} ms (p50) /"
             f" {r['watcher']['p99']:.0f} ms (p99) after `Watcher.stop_training`, and"
             f" {r['send_command']['p50']:.0f} / {r['send_command']['p99']:.0f} ms after a direct"
-            " `Broker.send_command`; the difference is the Watcher's live thread, which sends"
-            " queued commands between 50 ms feed polls. The viewer shows the acknowledgement"
+            " `Broker.send_command`"
+            + (
+                f"; before the Watcher woke its live thread for a command (which then waited"
+                f" for the end of a 50 ms feed poll), {before['p50']:.0f} / {before['p99']:.0f}"
+                " ms"
+                if before
+                else ""
+            )
+            + ". The viewer shows the acknowledgement"
             f" {r['watcher_ack']['p50']:.0f} ms (p50) after the click. With"
             f" {r['watcher']['n']} stops per path, the p99 is about the slowest one."
         )

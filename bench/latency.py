@@ -17,6 +17,7 @@ with `protocol.parse_update`, and through a real `Watcher` listener (what the wi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import sys
@@ -31,9 +32,17 @@ RATES = (10, 100, 1000)
 
 
 def one_run(
-    sandbox: Sandbox, backend: str, rate: int, seconds: float, pacing: str = "current"
+    sandbox: Sandbox,
+    backend: str,
+    rate: int,
+    seconds: float,
+    pacing: str = "current",
+    listener: str = "current",
 ) -> dict[str, Any]:
+    """One training watched both ways. `pacing="send-time"`: the Tracker's former progress
+    pacing (in the child); `listener="former"`: the Watcher's former listener pacing (here)."""
     from . import driver
+    from .watcher_before import former_listener_pacing
 
     broker = sandbox.broker_url(backend)
     key = sandbox.new_model(f"latency-{backend}-{rate}")
@@ -47,7 +56,8 @@ def one_run(
     )
     child.start()
     raw = RawFeed(broker, key).start()
-    view = WatcherView(broker, sandbox.local_url, key).start()
+    with former_listener_pacing() if listener == "former" else contextlib.nullcontext():
+        view = WatcherView(broker, sandbox.local_url, key).start()
     raw.steps = view.steps = steps
     if not ready.wait(120):
         raise RuntimeError("the training process did not start")

@@ -1,10 +1,15 @@
-"""Before/after for the Tracker's progress pacing (callback/dltrack/broker_link.py).
+"""Before/after for the two rate limits between a batch and a viewer.
 
-Before: a progress message went out once `PROGRESS_INTERVAL_S` had passed since the previous
-*send*. Sends then drift behind the batches: at ~10 batches/s each batch waited up to a whole
-interval for its message. After: pacing by the batches' own end times, so a batch that ended an
-interval after the last one reported goes out at once. This part runs both, alternately, at
-10 batches/s on both backends (the former is swapped in, in the training process only).
+1. The Tracker's progress pacing (callback/dltrack/broker_link.py). Before: a progress message
+   went out once `PROGRESS_INTERVAL_S` had passed since the previous *send*, so sends drifted
+   behind the batches: at ~10 batches/s each batch waited up to a whole interval for its
+   message. After: paced by the batches' own end times.
+2. The Watcher's listener pacing (callback/dltrack/watcher.py), the same drift one step later:
+   before, a change was passed on only after a whole feed poll; after, the moment the rate
+   limit allows (bench/watcher_before.py has the former loop).
+
+Three variants, alternated at 10 batches/s on both backends: both former, the Tracker fixed,
+both fixed (the former versions swapped in, each in its own process).
 
     python -m bench.pacing [--quick] [--out results.json]
 """
@@ -20,6 +25,12 @@ from typing import Any
 from .sandbox import Sandbox, amqp_url
 
 RATE = 10
+# (name, Tracker pacing in the training process, Watcher listener pacing in the viewer)
+VARIANTS = (
+    ("before", "send-time", "former"),
+    ("tracker fixed", "current", "former"),
+    ("both fixed", "current", "current"),
+)
 
 
 def _send_time_pacing(self: Any, now: float) -> None:
@@ -59,13 +70,15 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
     with Sandbox("pacing") as sandbox:
         for r in range(rounds):
             for backend in backends:
-                order = ("send-time", "current") if r % 2 == 0 else ("current", "send-time")
-                for pacing in order:
-                    row = one_run(sandbox, backend, RATE, seconds, pacing)
-                    samples.setdefault(backend, {}).setdefault(pacing, []).append(row)
+                # The order rotates between rounds, so no variant always runs first.
+                for name, pacing, listener in VARIANTS[r % 3 :] + VARIANTS[: r % 3]:
+                    row = one_run(sandbox, backend, RATE, seconds, pacing, listener)
+                    samples.setdefault(backend, {}).setdefault(name, []).append(row)
                     log(
-                        f"pacing {backend} {pacing}: age p50 {row['raw']['age_ms']['p50']:.1f}"
-                        f" p99 {row['raw']['age_ms']['p99']:.1f} ms,"
+                        f"pacing {backend} {name}: age p50 {row['raw']['age_ms']['p50']:.1f}"
+                        f" p99 {row['raw']['age_ms']['p99']:.1f} ms, watcher age p50"
+                        f" {row['watcher']['age_ms']['p50']:.1f} p99"
+                        f" {row['watcher']['age_ms']['p99']:.1f} ms,"
                         f" {row['raw']['updates_per_s']:.2f} progress/s"
                     )
     result: dict[str, Any] = {"quick": quick, "rate": RATE, "rounds": rounds, "backends": {}}
@@ -78,9 +91,16 @@ def run(quick: bool, log: Any = print) -> dict[str, Any]:
                     ("age_p99_ms", "raw", "age_ms", "p99"),
                     ("freshness_p50_ms", "raw", "freshness_ms", "p50"),
                     ("watcher_age_p50_ms", "watcher", "age_ms", "p50"),
+                    ("watcher_age_p99_ms", "watcher", "age_ms", "p99"),
                 )
             }
-            | {"progress_per_s": statistics.median(row["raw"]["updates_per_s"] for row in rows)}
+            | {
+                "progress_per_s": statistics.median(row["raw"]["updates_per_s"] for row in rows),
+                # Listener calls during the run: what reaches the widget (limit: 10/s).
+                "listener_calls_per_s": statistics.median(
+                    row["watcher"]["listener_calls"] / max(row["seconds"], 1e-9) for row in rows
+                ),
+            }
             for pacing, rows in by_pacing.items()
         }
     if not amqp_url():

@@ -66,17 +66,17 @@ def latency_section(lat: dict[str, Any] | None) -> list[str]:
 
 def pacing_section(pc: dict[str, Any] | None) -> list[str]:
     lines = [
-        "### 2b. The Tracker's progress pacing, before and after this change",
+        "### 2b. The two rate limits, before and after their fixes",
         "",
-        f"Command: `{ALONE.format(part='pacing')}`. Before this change, at ~10 batches/s the"
-        " batch a viewer saw was ~55 ms old at p50 (the first runs of section 2): the Tracker"
-        " sent a progress"
-        " message once 100 ms had passed since its previous *send*, so sends drifted behind the"
-        " batches and each batch waited up to a whole interval. `broker_link.py` now paces"
-        " progress by the batches' own end times (a batch that ended >= 90 ms after the last"
-        " one reported goes out on the broker thread's next cycle), which keeps <= ~10"
-        " messages/s. Both versions alternated at 10 batches/s (the former swapped in, in the"
-        " training process only); medians over rounds, raw feed:",
+        f"Command: `{ALONE.format(part='pacing')}`. Between a batch and a viewer sit two rate"
+        " limits of <= 10 per second: the Tracker's progress messages and the Watcher's listener"
+        " calls (what the widget and `dltrack watch` get). Both used to time each interval"
+        " from their own previous send, so at ~10 updates/s they drifted behind the updates and"
+        " each update waited up to a whole interval. The Tracker now paces progress by the"
+        " batches' own end times (`broker_link.py`); the Watcher passes a change on the moment"
+        " its limit allows instead of after a whole 50 ms feed poll (`watcher.py`). Three"
+        " variants alternated at 10 batches/s, the former versions swapped in"
+        " (`bench/pacing.py`, `bench/watcher_before.py`); medians over rounds:",
         "",
     ]
     why = why_missing(pc)
@@ -85,38 +85,35 @@ def pacing_section(pc: dict[str, Any] | None) -> list[str]:
     rows = []
     for backend, by in pc["backends"].items():
         if "skipped" in by:
-            rows.append([backend, "not run", by["skipped"], "", "", ""])
+            rows.append([backend, "not run", by["skipped"], "", "", "", ""])
             continue
-        for pacing, label in (("send-time", "before (send times)"), ("current", "after")):
-            r = by.get(pacing)
+        for name in ("before", "tracker fixed", "both fixed"):
+            r = by.get(name)
             if r:
                 rows.append(
                     [
                         backend,
-                        label,
+                        name,
                         f"{num(r['age_p50_ms'])} / {num(r['age_p99_ms'])}",
+                        f"{num(r['watcher_age_p50_ms'])} / {num(r['watcher_age_p99_ms'])}",
                         num(r["freshness_p50_ms"]),
-                        num(r["watcher_age_p50_ms"]),
                         num(r["progress_per_s"], 2),
+                        num(r["listener_calls_per_s"], 2),
                     ]
                 )
     lines += table(
         [
             "broker",
-            "pacing",
-            "age p50 / p99 ms",
-            "freshness p50 ms",
-            "Watcher listener age p50 ms",
+            "variant",
+            "raw feed age p50 / p99 ms",
+            "Watcher listener age p50 / p99 ms",
+            "raw freshness p50 ms",
             "progress msgs/s",
+            "listener calls/s",
         ],
         rows,
     )
-    lines += [
-        "",
-        f"Rounds: {pc['rounds']}. The Watcher listener column still carries the Watcher's own"
-        " rate limit, which has the same drift (see *What this shows*).",
-        "",
-    ]
+    lines += ["", f"Rounds: {pc['rounds']}.", ""]
     return lines
 
 
@@ -127,10 +124,12 @@ def stop_section(st: dict[str, Any] | None) -> list[str]:
         f"Command: `{ALONE.format(part='stop_time')}`. A child process runs trainings on demand"
         " (a real Tracker at 100 batches/s, so *plus the current batch* is <= 10 ms). Once the"
         " viewer sees the training, this process waits a random 0-300 ms, stamps the time and"
-        " sends a stop, alternately through `Watcher.stop_training` (the Stop button's and"
-        " `dltrack stop`'s path, via the Watcher's live thread) and `Broker.send_command`"
-        " directly; the child stamps the moment `stop_training` becomes True. *ack shown*: until"
-        " the Watcher's state shows the training's acknowledgement.",
+        " sends a stop, in turn through `Watcher.stop_training` (the Stop button's and"
+        " `dltrack stop`'s path, via the Watcher's live thread), through the same as it was"
+        " before it woke its live thread for a command (*before*: the command waited for the"
+        " end of a 50 ms feed poll; `bench/watcher_before.py`), and through"
+        " `Broker.send_command` directly; the child stamps the moment `stop_training` becomes"
+        " True. *ack shown*: until the Watcher's state shows the training's acknowledgement.",
         "",
     ]
     why = why_missing(st)
@@ -139,21 +138,24 @@ def stop_section(st: dict[str, Any] | None) -> list[str]:
     rows = []
     for backend, r in st["backends"].items():
         if "skipped" in r:
-            rows.append([backend, "not run", r["skipped"], "", ""])
+            rows.append([backend, "not run", r["skipped"], "", "", ""])
             continue
+        before = r.get("watcher_before") or {"p50": None, "p99": None, "n": 0}
         rows.append(
             [
                 backend,
                 f"{num(r['watcher']['p50'])} / {num(r['watcher']['p99'])}",
+                f"{num(before['p50'])} / {num(before['p99'])}",
                 f"{num(r['send_command']['p50'])} / {num(r['send_command']['p99'])}",
                 f"{num(r['watcher_ack']['p50'])} / {num(r['watcher_ack']['p99'])}",
-                str(r["watcher"]["n"] + r["send_command"]["n"]),
+                str(r["watcher"]["n"] + before["n"] + r["send_command"]["n"]),
             ]
         )
     lines += table(
         [
             "broker",
             "Watcher.stop_training p50 / p99 ms",
+            "before (no wake) p50 / p99 ms",
             "Broker.send_command p50 / p99 ms",
             "ack shown p50 / p99 ms",
             "stops",

@@ -3,8 +3,9 @@
 A child process runs trainings on demand (a real Tracker driven at 100 batches/s, so "plus the
 current batch" is at most 10 ms); the parent waits until the training is live, waits a random
 0-300 ms so the stop lands at any phase of the Tracker's polling, stamps the time and sends the
-stop two ways: `Watcher.stop_training` (what the Stop button and `dltrack stop` call, through the
-Watcher's live thread) and `Broker.send_command` directly. The child stamps the moment
+stop three ways, in turn: `Watcher.stop_training` (what the Stop button and `dltrack stop` call,
+through the Watcher's live thread), the same as it was before it woke that thread
+(bench/watcher_before.py), and `Broker.send_command` directly. The child stamps the moment
 `stop_training` is set. For the Watcher path the time until the viewer shows the training's
 acknowledgement is reported too.
 
@@ -33,6 +34,7 @@ def trials(sandbox: Sandbox, backend: str, count: int, log: Any) -> dict[str, An
     from dltrack.protocol import STOP, Command
 
     from . import driver
+    from .watcher_before import former_stop_training
 
     broker_url = sandbox.broker_url(backend)
     key = sandbox.new_model(f"stop-{backend}")
@@ -46,12 +48,13 @@ def trials(sandbox: Sandbox, backend: str, count: int, log: Any) -> dict[str, An
     child.start()
     watcher = Watcher(key, broker=broker_url, store=sandbox.local_url, sender="bench").start()
     broker = open_broker(broker_url)
-    samples: dict[str, list[float]] = {"watcher": [], "send_command": [], "watcher_ack": []}
+    paths = ("watcher", "watcher_before", "send_command")
+    samples: dict[str, list[float]] = {path: [] for path in (*paths, "watcher_ack")}
     undelivered = 0
     rng = random.Random(1)
     try:
-        for i in range(2 * count):
-            path = "watcher" if i % 2 == 0 else "send_command"
+        for i in range(len(paths) * count):
+            path = paths[i % len(paths)]
             requests.put("train")
             tid = out.get(timeout=120)["training_id"]
 
@@ -64,6 +67,8 @@ def trials(sandbox: Sandbox, backend: str, count: int, log: Any) -> dict[str, An
             sent = time.monotonic()
             if path == "watcher":
                 command_id = watcher.stop_training(tid)
+            elif path == "watcher_before":
+                former_stop_training(watcher, tid)
             else:
                 delivered = broker.send_command(Command.new(STOP, key, tid, "bench"))
                 undelivered += not delivered
@@ -91,7 +96,9 @@ def trials(sandbox: Sandbox, backend: str, count: int, log: Any) -> dict[str, An
     result["undelivered"] = undelivered
     log(
         f"stop {backend}: Watcher.stop_training p50 {result['watcher']['p50']:.1f} p99 "
-        f"{result['watcher']['p99']:.1f} ms; send_command p50 {result['send_command']['p50']:.1f}"
+        f"{result['watcher']['p99']:.1f} ms (before the wake: p50"
+        f" {result['watcher_before']['p50']:.1f} p99 {result['watcher_before']['p99']:.1f});"
+        f" send_command p50 {result['send_command']['p50']:.1f}"
         f" p99 {result['send_command']['p99']:.1f} ms; ack shown p50 "
         f"{result['watcher_ack']['p50']:.1f} ms"
     )

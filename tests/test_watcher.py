@@ -10,6 +10,7 @@ import pytest
 from dltrack import Tracker, Watcher
 from dltrack.errors import ConfigError, UnknownModelError
 from dltrack.keys import new_model_key, new_training_id
+from dltrack.watcher import ListenerRate
 from tests.helpers import local_store, pace_callback, tiny_data, tiny_model, trainings
 
 
@@ -182,3 +183,23 @@ def test_store_actions_through_the_watcher(model_key: str) -> None:
         assert store.list_trainings(model_key) == []
     finally:
         store.close()
+
+
+def test_listener_rate_lets_a_burst_through_then_caps_the_rate() -> None:
+    limit = ListenerRate(10.0, burst=2.0, now=100.0)
+    assert limit.take(100.0) and limit.take(100.0)  # a change that came a little early
+    assert not limit.take(100.0)
+    assert limit.wait(100.0) == pytest.approx(0.1)
+    assert limit.wait(100.05) == pytest.approx(0.05)
+    assert limit.take(100.1)
+    # Asked every millisecond for ten seconds: ten calls a second, plus the burst once.
+    calls = sum(limit.take(200.0 + ms / 1000) for ms in range(10_000))
+    assert 10 * 10 <= calls <= 10 * 10 + 2
+
+
+def test_listener_rate_passes_jittery_updates_on_at_once() -> None:
+    """Updates ~100 ms apart, a few ms early or late: none waits (a strict 100 ms gap made
+    every early one wait for the rest of the gap)."""
+    limit = ListenerRate(10.0, now=0.0)
+    arrivals = [0.1 * n + (0.004 if n % 2 else -0.004) for n in range(1, 200)]
+    assert all(limit.wait(at) == 0 and limit.take(at) for at in arrivals)
