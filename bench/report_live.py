@@ -73,8 +73,9 @@ def pacing_section(pc: dict[str, Any] | None) -> list[str]:
         " calls (what the widget and `dltrack watch` get). Both used to time each interval"
         " from their own previous send, so at ~10 updates/s they drifted behind the updates and"
         " each update waited up to a whole interval. The Tracker now paces progress by the"
-        " batches' own end times (`broker_link.py`); the Watcher passes a change on the moment"
-        " its limit allows instead of after a whole 50 ms feed poll (`watcher.py`). Three"
+        " batches' own end times (`broker_link.py`); the Watcher's limit is now a token bucket"
+        " (10 calls/s on average, two back to back), and a change goes out the moment the"
+        " bucket allows instead of after a whole 50 ms feed poll (`watcher.py`). Three"
         " variants alternated at 10 batches/s, the former versions swapped in"
         " (`bench/pacing.py`, `bench/watcher_before.py`); medians over rounds:",
         "",

@@ -2,8 +2,9 @@
 so that each fix is measured before and after in the same run.
 
 1. Listener pacing: the live thread passed a change on only after a whole feed poll (50 ms)
-   had ended, and only once 100 ms had passed since the previous call, so at ~10 updates/s
-   each call drifted up to an interval behind the update it carried.
+   had ended, and only once 100 ms had passed since the previous call (whatever caused that
+   one), so at ~10 updates/s each call drifted up to an interval behind the update it carried.
+   Now: a token bucket (`watcher.ListenerRate`), checked whenever a change waits.
 2. Stop: `stop_training` queued the command for the live thread, which sent it once its
    current feed poll timed out (up to 50 ms); there was no `Feed.wake`.
 """
