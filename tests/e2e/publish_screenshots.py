@@ -23,7 +23,6 @@ MAX_WIDTH = 1000
 # docs name ← test-artifacts name (tests/e2e/notebook_page.py `shoot`: TEST-STATE[-widget])
 CHOSEN = {
     "live.png": "test_stop_a_training_in_another_process-lab-live-widget.png",
-    "stop-requested.png": "test_stop_a_training_in_another_process-lab-stop-requested-widget.png",
     "stopped.png": "test_stop_a_training_in_another_process-lab-stop-stopped-widget.png",
     "same-kernel-busy.png": "test_stop_a_training_in_this_kernel_while_its_cell_runs-lab-busy.png",
     "history.png": (
