@@ -67,8 +67,13 @@ def dltrack_line(line: str) -> Any:
     try:
         if args.model_key is None:
             return ModelList(api.list_models(store=args.store))
-        from .widget import TrainingMonitor
-
+        try:
+            from .widget import TrainingMonitor
+        except ImportError:  # the magic loads without them; the monitor cannot
+            raise UsageError(
+                "%dltrack: the monitor needs anywidget and ipywidgets: "
+                "pip install 'dltrack[widget]'"
+            ) from None
         return TrainingMonitor(args.model_key, broker=args.broker, store=args.store)
     except DltrackError as exc:
         raise UsageError(f"%dltrack: {exc}") from None

@@ -133,6 +133,24 @@ def test_bad_lines_raise_usage_error(shell: Any, model_key: str, line: str, says
     assert "hunter2" not in message
 
 
+@pytest.mark.parametrize(
+    ("blocked", "says"),
+    [("anywidget", "pip install 'dltrack[widget]'"), ("firebase_admin", "dltrack[firestore]")],
+)
+def test_a_missing_extra_is_a_usage_error_naming_the_install(
+    shell: Any, model_key: str, monkeypatch: pytest.MonkeyPatch, blocked: str, says: str
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, blocked, None)  # `import blocked` now fails
+    for module in ("dltrack_widget.widget", "dltrack.backends.firestore_store"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    line = model_key if blocked == "anywidget" else f"{model_key} --store firestore://p"
+    with pytest.raises(UsageError) as error:
+        shell.run_line_magic("dltrack", line)
+    assert says in str(error.value) and "\n" not in str(error.value)
+
+
 def test_help_is_a_usage_error_not_an_exit(shell: Any) -> None:
     with pytest.raises(UsageError) as error:
         shell.run_line_magic("dltrack", "--help")
