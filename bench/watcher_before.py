@@ -44,7 +44,7 @@ def _former_live_loop(self: Any) -> None:
             self._update(partial(st.with_connection, status="reconnecting", detail=str(exc)))
         now = time.monotonic()
         due = self._version != notified_version or now - notified_at >= 1.0
-        if due and now - notified_at >= self.min_interval:
+        if due and now - notified_at >= 1.0 / self.max_rate:
             notified_version, notified_at = self._version, now
             self._notify()
     self._close_quietly(feed, broker)

@@ -187,6 +187,22 @@ def test_late_joiner_catches_up_from_one_heartbeat() -> None:
     assert t["current"]["epoch_started_at"] == T0 - 5
 
 
+def test_a_heartbeat_that_only_says_alive_is_told_apart_from_news() -> None:
+    f = Feed()
+    first = fold(st.MonitorState(KEY), f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot()))
+    # A late joiner's first heartbeat is news: the training, its epochs, where it is.
+    assert not st.only_liveness_changed(st.MonitorState(KEY), first, f.training_id)
+    again = fold(first, f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot()), now=T0 + 1)
+    assert st.only_liveness_changed(first, again, f.training_id)
+    assert only(again, T0 + 1)["last_seen"] != only(first)["last_seen"]  # liveness did change
+    moved = fold(again, f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot(step=9)), now=T0 + 2)
+    assert not st.only_liveness_changed(again, moved, f.training_id)
+    numbered = fold(
+        again, f.msg(p.HEARTBEAT, snapshot={**heartbeat_snapshot(), "number": 4}), now=T0 + 2
+    )
+    assert not st.only_liveness_changed(again, numbered, f.training_id)
+
+
 def test_heartbeat_never_moves_progress_backwards() -> None:
     f = Feed()
     s = fold(

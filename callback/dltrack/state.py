@@ -92,6 +92,17 @@ def load_history(
     return replace(state, model=model.to_json(), trainings=views, error=None)
 
 
+def only_liveness_changed(before: MonitorState, after: MonitorState, training_id: str) -> bool:
+    """Whether `after` tells nothing about `training_id` that `before` did not, but that it was
+    heard of again: what most heartbeats change, and nothing a viewer must see at once."""
+    old, new = before.trainings.get(training_id), after.trainings.get(training_id)
+    if old is None or new is None:
+        return False
+    return (
+        replace(new, last_seq=old.last_seq, heard_at=old.heard_at, last_seen=old.last_seen) == old
+    )
+
+
 def apply_update(state: MonitorState, message: p.Message, now: float) -> MonitorState:
     """Fold one parsed live message (from `protocol.parse_update`) into the state."""
     if message["model_key"] != state.model_key:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import operator
 import queue
 import socket
 import threading
@@ -27,7 +28,7 @@ from .backoff import LIVE_RECONNECT_CAP_S, Backoff
 from .broker import Broker, Feed
 from .errors import BackendError, ConfigError, DltrackError, UnknownModelError
 from .keys import check_model_key, check_training_id
-from .protocol import STOP, STOP_AFTER_EPOCH, Command, parse_update
+from .protocol import HEARTBEAT, STOP, STOP_AFTER_EPOCH, Command, parse_update
 from .records import EpochRecord
 from .store import Store
 
@@ -120,6 +121,7 @@ class Watcher:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._version = 0
+        self._news_version = 0  # the last change listeners should hear of promptly
         self._listeners: list[Listener] = []
         self._outbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._feed: Feed | None = None  # the live thread's, for wake() from other threads
@@ -217,10 +219,19 @@ class Watcher:
 
     # -- state ------------------------------------------------------------------------------
 
-    def _update(self, change: Callable[[st.MonitorState], st.MonitorState]) -> None:
+    def _update(
+        self,
+        change: Callable[[st.MonitorState], st.MonitorState],
+        quiet: Callable[[st.MonitorState, st.MonitorState], bool] | None = None,
+    ) -> None:
+        """Apply `change`; listeners hear of it as soon as the rate limit allows, unless
+        `quiet(before, after)` says it can wait for the next call (at most a second)."""
         with self._changed:
-            self._state = change(self._state)
+            before = self._state
+            self._state = change(before)
             self._version += 1
+            if quiet is None or not quiet(before, self._state):
+                self._news_version = self._version
             self._changed.notify_all()
 
     def _refresh(self, store: Store) -> None:
@@ -236,7 +247,8 @@ class Watcher:
                 seen = ((t.status, t.epochs_done), store.list_epochs(self.model_key, t.training_id))
                 self._epochs_read[t.training_id] = seen
             epochs[t.training_id] = seen[1]
-        self._update(lambda s: st.load_history(s, model, trainings, epochs))
+        # Every few seconds, and mostly what is known already.
+        self._update(lambda s: st.load_history(s, model, trainings, epochs), quiet=operator.eq)
 
     # -- threads ----------------------------------------------------------------------------
 
@@ -286,7 +298,7 @@ class Watcher:
             # when a full poll ends: waiting out whole polls let each call drift up to an
             # interval behind the updates (bench/pacing.py, before and after).
             wait = POLL_S
-            if self._version != notified_version:
+            if self._news_version > notified_version:
                 wait = min(wait, limit.wait(time.monotonic()))
             try:
                 if feed is not None:
@@ -302,8 +314,9 @@ class Watcher:
                 backoff.failed()
                 self._update(partial(st.with_connection, status="reconnecting", detail=str(exc)))
             now = time.monotonic()
-            # Statuses age (running → lost) without any message, so redraw every second too.
-            due = self._version != notified_version or now - notified_at >= 1.0
+            # Statuses age (running → lost) without any message, so redraw every second too;
+            # quiet changes go out then, or with the next news.
+            due = self._news_version > notified_version or now - notified_at >= 1.0
             if due and limit.take(now):
                 notified_version, notified_at = self._version, now
                 self._notify()
@@ -336,8 +349,18 @@ class Watcher:
             if message is None:
                 log.debug("ignored a malformed update")
                 continue
+            # Most heartbeats only say the training is alive: left to the next call, they do
+            # not use up the rate limit that progress needs (at 10 progress messages/s plus a
+            # heartbeat, every call would otherwise wait for the limit).
+            quiet = (
+                partial(st.only_liveness_changed, training_id=message["training_id"])
+                if message["type"] == HEARTBEAT
+                else None
+            )
             try:
-                self._update(partial(st.apply_update, message=message, now=time.time()))
+                self._update(
+                    partial(st.apply_update, message=message, now=time.time()), quiet=quiet
+                )
             except Exception:  # one update the reducer cannot take must not end the live view
                 log.exception("dltrack: dropped an update this viewer could not apply")
                 continue
