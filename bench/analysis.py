@@ -121,9 +121,10 @@ def _latency_text(data: dict[str, Any]) -> list[str]:
             + ", ".join(
                 f"{a['p50']:.0f}/{a['p99']:.0f} ms at {rate}/s" for rate, a in watcher.items()
             )
-            + ". What the listener adds is its own rate limit (<= 10 calls/s): a change that"
-            " comes sooner than 100 ms after the previous call waits for the rest of the"
-            " interval (section 2b shows its former drift and the fix). Any given"
+            + ". What the listener adds is its own rate limit (a token bucket of 12 calls/s,"
+            " two back to back): a change that finds the bucket empty waits for it, which"
+            " happens when a training's messages come in bursts (section 2b shows the limit's"
+            " former drift and the fix). Any given"
             f" batch is shown within {fresh['raw']['freshness_ms']['p50']:.0f} ms (p50) /"
             f" {fresh['raw']['freshness_ms']['p99']:.0f} ms (p99) at the worst rate, because"
             " progress is deliberately coalesced to <= ~10 messages/s per training."

@@ -3,7 +3,7 @@
 A child process drives a real Tracker's hooks from a paced plain-Python loop (10, 100 and 1000
 batches/s); the parent watches it twice, through a raw `Broker.subscribe_updates` feed parsed
 with `protocol.parse_update`, and through a real `Watcher` listener (what the widget and
-`dltrack watch` get, at most 10 calls/s). Two figures per path:
+`dltrack watch` get, at most 12 calls/s). Two figures per path:
 
 - freshness: for every batch, the time from its end to the first update that reports it or a
   later batch. It includes the wait for the next coalesced progress message (the Tracker sends

@@ -17,7 +17,7 @@ def latency_section(lat: dict[str, Any] | None) -> list[str]:
         " processes) into the logs as `t_sent`. This process watches through a raw"
         " `Broker.subscribe_updates` feed parsed with `protocol.parse_update` (*raw*) and through"
         " a real `Watcher` listener, which is what the widget and `dltrack watch` receive (at"
-        " most 10 calls/s) (*watcher*). Two measures:",
+        " most 12 calls/s) (*watcher*). Two measures:",
         "",
         "- **age**: when an update arrives, how long ago the batch it reports ended: how stale"
         " the viewer's state is (the pipeline's own delay; DESIGN.md §9's target).",
@@ -69,13 +69,14 @@ def pacing_section(pc: dict[str, Any] | None) -> list[str]:
         "### 2b. The two rate limits, before and after their fixes",
         "",
         f"Command: `{ALONE.format(part='pacing')}`. Between a batch and a viewer sit two rate"
-        " limits of <= 10 per second: the Tracker's progress messages and the Watcher's listener"
-        " calls (what the widget and `dltrack watch` get). Both used to time each interval"
-        " from their own previous send, so at ~10 updates/s they drifted behind the updates and"
-        " each update waited up to a whole interval. The Tracker now paces progress by the"
-        " batches' own end times (`broker_link.py`); the Watcher's limit is now a token bucket"
-        " (10 calls/s on average, two back to back), and a change goes out the moment the"
-        " bucket allows instead of after a whole 50 ms feed poll (`watcher.py`). Three"
+        " limits: the Tracker's progress messages (<= ~10/s) and the Watcher's listener calls"
+        " (what the widget and `dltrack watch` get; formerly <= 10/s). Both used to time each"
+        " interval from their own previous send, so at ~10 updates/s they drifted behind the"
+        " updates and each update waited up to a whole interval. The Tracker now paces"
+        " progress by the batches' own end times (`broker_link.py`); the Watcher's limit is now"
+        " a token bucket of 12 calls/s (a little above what one training sends, two back to"
+        " back) that heartbeats saying only 'alive' do not use up, and a change goes out the"
+        " moment the bucket allows instead of after a whole 50 ms feed poll (`watcher.py`). Three"
         " variants alternated at 10 batches/s, the former versions swapped in"
         " (`bench/pacing.py`, `bench/watcher_before.py`); medians over rounds:",
         "",
