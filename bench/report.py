@@ -42,9 +42,9 @@ def _header(meta: dict[str, Any]) -> list[str]:
         f" {meta.get('took_s', 0) / 60:.0f} min in all.",
         "",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['ram']} RAM, {m['os']}. **Shared**:"
-        " other engineers' test suites (browsers, Keras trainings, RabbitMQ restarts) ran on"
-        " the same two cores during the run, so wall times are noisy; every figure is a median"
-        " with its spread, runs are alternated, and nothing here is asserted in a test.",
+        " a virtual machine whose cores other work may use at any time, so wall times are"
+        " noisy; every figure is a median with its spread, runs are alternated, and nothing"
+        " here is asserted in a test.",
         f"- Versions: Python {m['python']}, TensorFlow {m['tensorflow']} (CPU), Keras"
         f" {m['keras']}, pika {m['pika']}, tqdm {m['tqdm']}, TensorBoard"
         f" {m.get('tensorboard', '?')}, MLflow {m['mlflow']}, RabbitMQ {m['rabbitmq']}"
