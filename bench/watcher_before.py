@@ -22,7 +22,8 @@ FORMER_RATE = 10.0  # listener calls per second, as a strict gap (now a 12/s tok
 
 
 def _former_live_loop(self: Any) -> None:
-    """Watcher._live_loop before fix 1 (its logic verbatim)."""
+    """Watcher._live_loop before fix 1 (its logic; `_receive` is today's, which polls for as
+    long as it is told)."""
     from dltrack import state as st
     from dltrack.backoff import LIVE_RECONNECT_CAP_S, Backoff
     from dltrack.errors import BackendError

@@ -69,7 +69,7 @@ def dltrack_line(line: str) -> Any:
             return ModelList(api.list_models(store=args.store))
         try:
             from .widget import TrainingMonitor
-        except ImportError:  # the magic loads without them; the monitor cannot
+        except ModuleNotFoundError:  # the magic loads without them; the monitor cannot
             raise UsageError(
                 "%dltrack: the monitor needs anywidget and ipywidgets: "
                 "pip install 'dltrack[widget]'"

@@ -181,9 +181,15 @@ def test_a_stop_after_the_end_reaches_nobody_and_says_so(model_key: str) -> None
     assert snap["commands"][0]["state"] == "undelivered"
 
 
-def test_viewers_learn_the_training_number_before_a_short_training_ends(model_key: str) -> None:
+def test_viewers_learn_the_training_number_before_a_short_training_ends(
+    model_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A training shorter than the heartbeat interval: the number the store assigns still
     reaches the live feed before train_end (the first heartbeat, at connect, predates it)."""
+    from dltrack import broker_link
+
+    # No periodic heartbeat during the test: only the one at connect, and the announcement.
+    monkeypatch.setattr(broker_link, "HEARTBEAT_INTERVAL_S", 3600.0)
     x, y = tiny_data(48)
     broker = open_broker(config.resolve().broker_url)
     updates = broker.subscribe_updates(model_key)

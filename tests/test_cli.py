@@ -475,31 +475,58 @@ def test_demo_trains_and_watches_until_the_end() -> None:
     assert "Epoch 2/2" in done.stdout  # the terminal view showed it
 
 
-@pytest.mark.slow
-def test_an_interrupted_demo_leaves_its_training_running_and_stoppable() -> None:
-    """Ctrl+C reaches the watcher only (the training has a session of its own); without a
-    terminal to ask on, the watcher detaches and says how to stop what goes on."""
-    proc = subprocess.Popen(
-        [str(DLTRACK), "demo", "--epochs", "200"],
+def start_demo(epochs: int) -> subprocess.Popen[str]:
+    """`dltrack demo` as a shell starts it: the leader of its own process group, the group
+    a terminal's Ctrl+C goes to (`interrupt_demo`)."""
+    return subprocess.Popen(
+        [str(DLTRACK), "demo", "--epochs", str(epochs)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=child_env(),
         cwd=ROOT,
+        start_new_session=True,
     )
+
+
+def interrupt_demo(proc: subprocess.Popen[str]) -> None:
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C: to every process of the terminal's group
+
+
+def demo_trainings_alive(key: str) -> list[int]:
+    """Pids of demo training processes of this model still running."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"dltrack.demo_training" in cmdline and key.encode() in cmdline:
+                status = (entry / "status").read_text()
+                if "State:\tZ" not in status:
+                    alive.append(int(entry.name))
+    return alive
+
+
+@pytest.mark.slow
+def test_an_interrupted_demo_leaves_its_training_running_and_stoppable() -> None:
+    """Ctrl+C reaches the watcher only (the training has a session of its own); without a
+    terminal to ask on, the watcher detaches and says how to stop what goes on."""
+    proc = start_demo(200)
     pid = None
     try:
         assert proc.stdout is not None
         key = demo_key(proc.stdout.readline())
         wait_for_status(key, 1, ("running",), 120)
         wait_until(lambda: trainings(key)[0].epochs_done >= 1, 120, "a first epoch")
-        proc.send_signal(signal.SIGINT)
+        interrupt_demo(proc)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         assert "detached; the training goes on" in err
         pid = int(re.search(r"\(pid (\d+)\)", out).group(1))  # type: ignore[union-attr]
         assert f"dltrack stop {key}" in out
+        assert demo_trainings_alive(key) == [pid]
         time.sleep(1.5)  # it would have been interrupted or terminated by now
         assert trainings(key)[0].status == "running"
 
@@ -513,6 +540,25 @@ def test_an_interrupted_demo_leaves_its_training_running_and_stoppable() -> None
         if pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_demo_interrupted_before_its_training_started_leaves_nothing_behind() -> None:
+    proc = start_demo(200)
+    try:
+        assert proc.stdout is not None
+        key = demo_key(proc.stdout.readline())
+        wait_until(lambda: demo_trainings_alive(key), 30, "the demo's training process")
+        time.sleep(0.5)  # the watcher is up by now; the training is still importing Keras
+        assert trainings(key) == []
+        interrupt_demo(proc)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err
+        assert demo_trainings_alive(key) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 @pytest.mark.parametrize(

@@ -201,6 +201,10 @@ def test_a_heartbeat_that_only_says_alive_is_told_apart_from_news() -> None:
         again, f.msg(p.HEARTBEAT, snapshot={**heartbeat_snapshot(), "number": 4}), now=T0 + 2
     )
     assert not st.only_liveness_changed(again, numbered, f.training_id)
+    # Heard of again after long enough to be shown lost: that it is back is news.
+    later = T0 + 2 + st.LOST_AFTER_S + 1
+    back = fold(again, f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot()), now=later)
+    assert not st.only_liveness_changed(again, back, f.training_id)
 
 
 def test_heartbeat_never_moves_progress_backwards() -> None:

@@ -203,3 +203,15 @@ def test_listener_rate_passes_jittery_updates_on_at_once() -> None:
     limit = ListenerRate(10.0, now=0.0)
     arrivals = [0.1 * n + (0.004 if n % 2 else -0.004) for n in range(1, 200)]
     assert all(limit.wait(at) == 0 and limit.take(at) for at in arrivals)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 1000])
+def test_a_name_that_cannot_be_a_model_name_is_refused(model_key: str, name: str) -> None:
+    with Watcher(model_key) as watcher, pytest.raises(ConfigError, match="model name"):
+        watcher.rename_model(name)
+
+
+@pytest.mark.parametrize("rate", [0.0, -1.0, float("nan")])
+def test_a_listener_rate_that_is_not_above_zero_is_refused(model_key: str, rate: float) -> None:
+    with pytest.raises(ConfigError, match="max_rate"):
+        Watcher(model_key, max_rate=rate)

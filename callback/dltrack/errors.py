@@ -13,6 +13,11 @@ class ConfigError(DltrackError):
     """A malformed URL, key, path or argument."""
 
 
+class MissingDependencyError(ConfigError, ImportError):
+    """An optional package a URL or feature needs is not installed; the message names the
+    `pip install` to run. An ImportError too, for code that imports the module directly."""
+
+
 class UnknownModelError(DltrackError):
     """The model key is well-formed but no such model exists in the store."""
 

@@ -19,6 +19,8 @@ from .terminal_view import JsonLinesView, TerminalView
 from .watcher import Watcher, default_sender
 
 ANSWERED = ("acknowledged", "refused", "undelivered")
+EXIT_INTERRUPTED = 130  # Ctrl+C, as shells report it
+DEMO_EXIT_WAIT_S = 30.0
 
 
 def _running(snap: dict[str, Any]) -> list[dict[str, Any]]:
@@ -64,7 +66,7 @@ def watch(
 
 def _offer_stop(watcher: Watcher, on_detach: Callable[[], None] | None) -> int:
     if not _running(watcher.snapshot()):
-        return 0
+        return EXIT_INTERRUPTED
     answer = ""
     if sys.stdin.isatty():
         try:
@@ -168,30 +170,45 @@ def demo(args: argparse.Namespace) -> int:
     # a detach must not write into the user's shell: its output goes to a file.
     log_path = config.resolve(args.broker, args.store).home / "demo.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log_file:
+    # Appended to: a detached demo may still be writing to it.
+    with log_path.open("a") as log_file:
+        log_file.write(f"== dltrack demo, model {model.key}, {time.strftime('%c')}\n")
+        log_file.flush()
         child = _start_demo(model.key, args, env, log_file)
     detached: list[bool] = []
     try:
         args.key, args.json, args.until_end, args.timeout = model.key, False, True, None
         code = watch(args, child=child, on_detach=lambda: detached.append(True))
-    except BaseException:
-        child.terminate()
-        child.wait()
-        raise
-    if detached:
-        print(f"the demo training goes on (pid {child.pid}); stop it: dltrack stop {model.key}")
-        return code
-    try:
+        if detached:
+            same = " (with the same --broker/--store)" if args.broker or args.store else ""
+            print(f"the demo training goes on (pid {child.pid}); stop it with")
+            print(f"  dltrack stop {model.key}{same}")
+            return code
+        if code == EXIT_INTERRUPTED:  # Ctrl+C before the training started: nothing to keep
+            _end(child)
+            return code
         # Stopped or finished: it exits once it has handed over its last records.
-        child.wait(timeout=30)
+        child.wait(timeout=DEMO_EXIT_WAIT_S)
     except subprocess.TimeoutExpired:
-        child.terminate()
-        child.wait()
+        _end(child)
+        raise DltrackError(
+            f"the demo training did not exit {DEMO_EXIT_WAIT_S:g}s after its end and was "
+            f"terminated; see {log_path}"
+        ) from None
+    except BaseException:  # a second Ctrl+C, or an error: no training left behind unwatched
+        _end(child)
+        raise
     if child.returncode != 0:
         raise DltrackError(
             f"the demo training failed (exit status {child.returncode}); see {log_path}"
         )
     return code
+
+
+def _end(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.terminate()
+    child.wait()
 
 
 def _start_demo(

@@ -96,8 +96,10 @@ def only_liveness_changed(before: MonitorState, after: MonitorState, training_id
     """Whether `after` tells nothing about `training_id` that `before` did not, but that it was
     heard of again: what most heartbeats change, and nothing a viewer must see at once."""
     old, new = before.trainings.get(training_id), after.trainings.get(training_id)
-    if old is None or new is None:
+    if old is None or new is None or old.heard_at is None or new.heard_at is None:
         return False
+    if new.heard_at - old.heard_at > LOST_AFTER_S:
+        return False  # it was shown lost: that it is back is news
     return (
         replace(new, last_seq=old.last_seq, heard_at=old.heard_at, last_seen=old.last_seen) == old
     )

@@ -116,6 +116,10 @@ class Watcher:
     ) -> None:
         self.model_key = check_model_key(model_key)
         self.settings = config.resolve(broker, store)
+        if not max_rate > 0:
+            raise ConfigError(
+                f"max_rate must be a number of calls per second above 0, not {max_rate!r}"
+            )
         self.max_rate = max_rate
         self.sender = sender or default_sender("python")
         self._state = st.with_connection(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ..broker import Broker
 from ..config import BROKER_SCHEMES, STORE_SCHEMES, check_url, sqlite_path
-from ..errors import ConfigError
 from ..store import Store
 
 
@@ -19,10 +18,8 @@ def open_broker(url: str) -> Broker:
         from .local_broker import LocalBroker
 
         return LocalBroker(sqlite_path(url))
-    try:
-        from .amqp_broker import AmqpBroker
-    except ImportError as exc:  # its message names the pip install to run
-        raise ConfigError(str(exc)) from None
+    from .amqp_broker import AmqpBroker  # MissingDependencyError without pika
+
     return AmqpBroker(url)
 
 
@@ -33,8 +30,6 @@ def open_store(url: str) -> Store:
         from .local_store import LocalStore
 
         return LocalStore(sqlite_path(url))
-    try:
-        from .firestore_store import FirestoreStore
-    except ImportError as exc:  # its message names the pip install to run
-        raise ConfigError(str(exc)) from None
+    from .firestore_store import FirestoreStore  # MissingDependencyError without firebase-admin
+
     return FirestoreStore(url)

@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..broker import Broker, Feed
 from ..config import mask_url
-from ..errors import BackendError, ConfigError, DltrackError
+from ..errors import BackendError, ConfigError, DltrackError, MissingDependencyError
 from ..protocol import ALL_TRAININGS, Command, Message, encode
 
 try:
@@ -48,8 +48,8 @@ try:
         AMQPConnectorPhaseErrorBase,
         AMQPConnectorStackTimeout,
     )
-except ImportError as exc:  # pragma: no cover - pika is a core dependency
-    raise ImportError("AMQP support needs pika: pip install pika") from exc
+except ModuleNotFoundError as exc:  # a core dependency, but a training box may lack it
+    raise MissingDependencyError("AMQP support needs pika: pip install pika") from exc
 
 UPDATES_EXCHANGE = "dltrack.updates"
 COMMANDS_EXCHANGE = "dltrack.commands"

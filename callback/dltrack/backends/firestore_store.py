@@ -31,12 +31,10 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import BackendError, UnknownModelError
+from ..errors import BackendError, MissingDependencyError, UnknownModelError
 from ..keys import new_model_key
 from ..records import TRAINING_UPDATE_FIELDS, EpochRecord, ModelRecord, TrainingRecord
 from ..store import Store
-from .firestore_credentials import firebase_credential
-from .firestore_errors import server_error
 
 try:
     import firebase_admin
@@ -44,10 +42,13 @@ try:
     from google.api_core import exceptions as api_errors
     from google.api_core import retry as api_retry
     from google.auth import exceptions as auth_errors
-except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
+except ModuleNotFoundError as exc:  # not installed; any other ImportError is shown as it is
+    raise MissingDependencyError(
         "Firestore support needs firebase-admin: pip install 'dltrack[firestore]'"
     ) from exc
+
+from .firestore_credentials import firebase_credential
+from .firestore_errors import server_error
 
 CALL_TIMEOUT_S = 5.0
 RETRY_DEADLINE_S = 6.0
