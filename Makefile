@@ -18,10 +18,11 @@ test: lint             ## every test: unit, contract, real RabbitMQ/Firestore/Ke
 test-fast: setup       ## the tests that need no servers and no browser
 	$(BIN)/pytest -m "not e2e and not amqp and not firestore"
 
-lint: setup            ## ruff, formatting and mypy
+lint: setup            ## ruff, formatting, mypy, the layer contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: setup
 	$(BIN)/ruff format .

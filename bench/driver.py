@@ -129,12 +129,14 @@ def train_many(
 ) -> None:
     """`trainings` concurrent Trackers in this process, each at `rate` batches/s, driven
     round-robin from one loop; reports store calls per training and how late the loop ran."""
-    import dltrack.store_writer
+    import dltrack.training.store_writer
     from dltrack import Tracker
 
     counts: dict[str, dict[str, int]] = {}
-    real_open_store = dltrack.store_writer.open_store
-    dltrack.store_writer.open_store = lambda url: CountingStore(real_open_store(url), counts)
+    real_open_store = dltrack.training.store_writer.open_store
+    dltrack.training.store_writer.open_store = lambda url: CountingStore(
+        real_open_store(url), counts
+    )
     batches = max(1, int(rate * seconds))
     epochs = -(-batches // steps)
     trackers = []

@@ -53,7 +53,7 @@ class RawFeed:
 
     def _run(self) -> None:
         from dltrack.backends import open_broker
-        from dltrack.protocol import parse_update
+        from dltrack.wire.protocol import parse_update
 
         try:
             broker = open_broker(self.broker_url)

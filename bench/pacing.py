@@ -35,8 +35,8 @@ VARIANTS = (
 
 def _send_time_pacing(self: Any, now: float) -> None:
     """BrokerLink._publish_progress as it was before the change (verbatim logic)."""
-    import dltrack.broker_link as link
-    from dltrack.protocol import PROGRESS, clean_logs
+    import dltrack.training.broker_link as link
+    from dltrack.wire.protocol import PROGRESS, clean_logs
 
     latest = self.session.latest
     if latest is None or now - getattr(self, "progress_at", 0.0) < link.PROGRESS_INTERVAL_S:
@@ -56,7 +56,7 @@ def _send_time_pacing(self: Any, now: float) -> None:
 
 
 def use_send_time_pacing() -> None:
-    import dltrack.broker_link as link
+    import dltrack.training.broker_link as link
 
     link.BrokerLink._publish_progress = _send_time_pacing
 

@@ -28,12 +28,12 @@ class Sandbox:
         self.local_url = f"sqlite:///{self.dir / 'dltrack.db'}"
         self._old_home = os.environ.get("DLTRACK_HOME")
         os.environ["DLTRACK_HOME"] = str(self.dir)
-        from dltrack.api import create_model
+        from dltrack.viewing.catalog import create_model
 
         self.model_key = create_model(name, store=self.local_url).key
 
     def new_model(self, name: str) -> str:
-        from dltrack.api import create_model
+        from dltrack.viewing.catalog import create_model
 
         return create_model(name, store=self.local_url).key
 

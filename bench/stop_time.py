@@ -31,7 +31,7 @@ BATCHES_PER_S = 100
 def trials(sandbox: Sandbox, backend: str, count: int, log: Any) -> dict[str, Any]:
     from dltrack import Watcher
     from dltrack.backends import open_broker
-    from dltrack.protocol import STOP, Command
+    from dltrack.wire.protocol import STOP, Command
 
     from . import driver
     from .watcher_before import former_stop_training

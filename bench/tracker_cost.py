@@ -17,8 +17,8 @@ def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[s
     its two background threads (each thread's own `time.thread_time()` when it ends); also
     the same between the first epoch's start and the last one's end (the steady state,
     without connecting and shutting down)."""
-    import dltrack.broker_link
-    import dltrack.store_writer
+    import dltrack.training.broker_link
+    import dltrack.training.store_writer
     from dltrack import Tracker
 
     thread_cpu: dict[str, float] = {}
@@ -76,8 +76,8 @@ def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[s
         def on_train_end(self, logs: Any = None) -> None:
             self._time("train_end_ms", super().on_train_end, logs)
 
-    instrument(dltrack.broker_link.BrokerLink, "broker")
-    instrument(dltrack.store_writer.StoreWriter, "store")
+    instrument(dltrack.training.broker_link.BrokerLink, "broker")
+    instrument(dltrack.training.store_writer.StoreWriter, "store")
     url = sandbox.broker_url(backend)
     rows = []
     try:

@@ -24,10 +24,10 @@ FORMER_RATE = 10.0  # listener calls per second, as a strict gap (now a 12/s tok
 def _former_live_loop(self: Any) -> None:
     """Watcher._live_loop before fix 1 (its logic; `_receive` is today's, which polls for as
     long as it is told)."""
-    from dltrack import state as st
-    from dltrack.backoff import LIVE_RECONNECT_CAP_S, Backoff
-    from dltrack.errors import BackendError
-    from dltrack.watcher import POLL_S
+    from dltrack.backends.backoff import LIVE_RECONNECT_CAP_S, Backoff
+    from dltrack.viewing import state as st
+    from dltrack.viewing.watcher import POLL_S
+    from dltrack.wire.errors import BackendError
 
     broker = feed = None
     backoff = Backoff(cap=LIVE_RECONNECT_CAP_S)
@@ -57,7 +57,7 @@ def _former_live_loop(self: Any) -> None:
 @contextlib.contextmanager
 def former_listener_pacing() -> Iterator[None]:
     """Watchers started inside the block run the former live loop (for their whole life)."""
-    from dltrack.watcher import Watcher
+    from dltrack.viewing.watcher import Watcher
 
     current = Watcher._live_loop
     Watcher._live_loop = _former_live_loop  # type: ignore[method-assign]
@@ -69,8 +69,8 @@ def former_listener_pacing() -> Iterator[None]:
 
 def former_stop_training(watcher: Any, training_id: str) -> str:
     """Watcher.stop_training before fix 2: queued, with no wake for the live thread."""
-    from dltrack import state as st
-    from dltrack.protocol import STOP, Command
+    from dltrack.viewing import state as st
+    from dltrack.wire.protocol import STOP, Command
 
     command = Command.new(STOP, watcher.model_key, training_id, watcher.sender)
     watcher._update(lambda s: st.command_queued(s, command, time.time()))

@@ -1,4 +1,4 @@
-"""`%dltrack`: the notebook's way in, a thin layer over `TrainingMonitor` and `dltrack.api`.
+"""`%dltrack`: the notebook's way in, a thin layer over `TrainingMonitor` and the catalog.
 
 %dltrack                       list the models
 %dltrack MODEL_KEY [--broker URL] [--store URL]   show the live monitor
@@ -14,8 +14,8 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from dltrack import api
-from dltrack.errors import DltrackError
+from dltrack.viewing import catalog as api
+from dltrack.wire.errors import DltrackError
 
 
 class _Parser(argparse.ArgumentParser):

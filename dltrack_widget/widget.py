@@ -13,8 +13,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from dltrack.errors import ConfigError, DltrackError
-from dltrack.watcher import Watcher, default_sender
+from dltrack.viewing.watcher import Watcher, default_sender
+from dltrack.wire.errors import ConfigError, DltrackError
 
 from ._payload import history_signature, split_snapshot
 from ._subshell import INTERRUPT, confirm_route, route_to_subshell

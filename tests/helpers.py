@@ -90,8 +90,8 @@ def pace_callback(on_batch: Callable[[int, int], None] | None = None, delay: flo
 
 def local_store() -> Any:
     """The embedded store of this test's DLTRACK_HOME (close it when done)."""
-    from dltrack import config
     from dltrack.backends import open_store
+    from dltrack.wire import config
 
     return open_store(config.resolve().store_url)
 
@@ -150,13 +150,13 @@ def run_cli(*args: str, timeout: float = 60.0, **env: str) -> subprocess.Complet
 def start_training(
     model_key: str, epochs: int = 5, step_delay: float = 0.02, batch_size: int = 16
 ) -> subprocess.Popen[str]:
-    """`python -m dltrack.demo_training KEY`: a real Keras training in a child process
+    """`python -m dltrack.training.demo_model KEY`: a real Keras training in a child process
     (digits, 90 steps per epoch at batch size 16)."""
     return subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "dltrack.demo_training",
+            "dltrack.training.demo_model",
             model_key,
             "--epochs",
             str(epochs),

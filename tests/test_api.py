@@ -7,10 +7,11 @@ import sys
 
 import pytest
 
-from dltrack import api, create_model, list_models
-from dltrack.errors import ConfigError, UnknownModelError
-from dltrack.keys import new_model_key, new_training_id
-from dltrack.records import EpochRecord
+from dltrack import create_model, list_models
+from dltrack.viewing import catalog as api
+from dltrack.wire.errors import ConfigError, UnknownModelError
+from dltrack.wire.keys import MAX_NAME, new_model_key, new_training_id
+from dltrack.wire.records import EpochRecord
 
 
 def test_create_and_list_models() -> None:
@@ -22,7 +23,7 @@ def test_create_and_list_models() -> None:
         (a.key, "first", 0),
         (b.key, "second", 0),
     ]
-    for bad in ("", "   ", "x" * (api.MAX_NAME + 1)):
+    for bad in ("", "   ", "x" * (MAX_NAME + 1)):
         with pytest.raises(ConfigError, match="model name"):
             create_model(bad)
     assert len(list_models()) == 2

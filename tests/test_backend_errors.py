@@ -17,9 +17,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 
 from dltrack.backends import open_broker, open_store
-from dltrack.errors import BackendError, ConfigError, DltrackError
-from dltrack.keys import new_model_key, new_training_id
-from dltrack.protocol import HEARTBEAT, STOP, Command, make_update
+from dltrack.wire.errors import BackendError, ConfigError, DltrackError
+from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.protocol import HEARTBEAT, STOP, Command, make_update
 from tests import servers
 from tests.servers import PrivateFirestore, PrivateRabbitMQ
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from dltrack import Tracker, Watcher, config
+from dltrack import Tracker, Watcher
 from dltrack.backends import open_broker
-from dltrack.keys import new_model_key, new_training_id
-from dltrack.protocol import ALL_TRAININGS, STOP, STOP_AFTER_EPOCH, Command, parse_update
+from dltrack.wire import config
+from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.protocol import ALL_TRAININGS, STOP, STOP_AFTER_EPOCH, Command, parse_update
 from tests.helpers import pace_callback, tiny_data, tiny_model, trainings, wait_until
 
 pytestmark = pytest.mark.slow
@@ -186,7 +187,7 @@ def test_viewers_learn_the_training_number_before_a_short_training_ends(
 ) -> None:
     """A training shorter than the heartbeat interval: the number the store assigns still
     reaches the live feed before train_end (the first heartbeat, at connect, predates it)."""
-    from dltrack import broker_link
+    from dltrack.training import broker_link
 
     # No periodic heartbeat during the test: only the one at connect, and the announcement.
     monkeypatch.setattr(broker_link, "HEARTBEAT_INTERVAL_S", 3600.0)

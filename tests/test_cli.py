@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from dltrack.keys import is_model_key, new_model_key
+from dltrack.wire.keys import is_model_key, new_model_key
 from tests.helpers import (
     DLTRACK,
     ROOT,
@@ -502,7 +502,7 @@ def demo_trainings_alive(key: str) -> list[int]:
             continue
         with contextlib.suppress(OSError):
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            if b"dltrack.demo_training" in cmdline and key.encode() in cmdline:
+            if b"dltrack.training.demo_model" in cmdline and key.encode() in cmdline:
                 status = (entry / "status").read_text()
                 if "State:\tZ" not in status:
                     alive.append(int(entry.name))

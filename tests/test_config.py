@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dltrack import config
 from dltrack.backends import open_store
-from dltrack.errors import ConfigError
+from dltrack.wire import config
+from dltrack.wire.errors import ConfigError
 
 
 def test_default_is_one_sqlite_file_under_dltrack_home(dltrack_home: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dltrack import config
 from dltrack.backends import open_store
-from dltrack.doctor import Check, run_checks
+from dltrack.cli.doctor import Check, run_checks
+from dltrack.wire import config
 
 SECRET = "pw-" + secrets.token_hex(4)
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from dltrack import keys
-from dltrack.errors import ConfigError
+from dltrack.wire import keys
+from dltrack.wire.errors import ConfigError
 
 
 def test_model_keys_are_long_random_and_safe() -> None:

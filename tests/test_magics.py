@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from dltrack import Tracker, create_model
-from dltrack.keys import new_model_key
+from dltrack.wire.keys import new_model_key
 from tests.helpers import ROOT, pace_callback, tiny_data, tiny_model, trainings, wait_until
 
 UsageError: type[Exception]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dltrack.keys import is_model_key
+from dltrack.wire.keys import is_model_key
 from tests.helpers import ROOT
 
 nbformat = pytest.importorskip("nbformat")
@@ -87,7 +87,7 @@ def test_quickstart(venv_kernel: str, tmp_path: Path) -> None:
     ran = int(stop_text.split("it ran ")[1].split(" of 100")[0])
     assert 1 <= ran < 100
 
-    (list_cell,) = [c for c in code if "dltrack.cli trainings" in c.source]
+    (list_cell,) = [c for c in code if "-m dltrack trainings" in c.source]
     listing = text_of(list_cell)
     assert "quickstart: digits  (2 trainings)" in listing
     assert "#1   completed   5/5 epochs" in listing

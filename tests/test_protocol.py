@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dltrack import protocol as p
-from dltrack.keys import new_model_key, new_training_id
+from dltrack.wire import protocol as p
+from dltrack.wire.keys import new_model_key, new_training_id
 
 KEY = new_model_key()
 TID = new_training_id()

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from dltrack import spool as spool_module
-from dltrack.errors import ConfigError
-from dltrack.keys import new_model_key, new_training_id
-from dltrack.spool import Spool, spool_path
+from dltrack.training import spool as spool_module
+from dltrack.training.spool import Spool, spool_path
+from dltrack.wire.errors import ConfigError
+from dltrack.wire.keys import new_model_key, new_training_id
 
 KEY = new_model_key()
 

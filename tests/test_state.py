@@ -8,10 +8,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from dltrack import protocol as p
-from dltrack import state as st
-from dltrack.keys import new_model_key, new_training_id
-from dltrack.records import EpochRecord, ModelRecord, TrainingRecord
+from dltrack.viewing import state as st
+from dltrack.wire import protocol as p
+from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
 
 KEY = new_model_key()
 T0 = 1_000_000.0
@@ -479,8 +479,8 @@ def hostile_messages(draw: hs.DrawFn, feed: Feed) -> dict[str, Any]:
 @settings(max_examples=150, deadline=None)
 @given(hs.data())
 def test_any_parsable_sequence_reduces_and_renders(data: hs.DataObject) -> None:
-    from dltrack import terminal_format as fmt
-    from dltrack.terminal_view import TerminalView
+    from dltrack.viewing import terminal_format as fmt
+    from dltrack.viewing.terminal_view import TerminalView
 
     f = Feed()
     s = st.MonitorState(KEY)

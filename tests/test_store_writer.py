@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from dltrack import store_writer
 from dltrack.backends.local_store import LocalStore
-from dltrack.keys import new_model_key, new_training_id
-from dltrack.spool import Spool
+from dltrack.training import store_writer
+from dltrack.training.spool import Spool
+from dltrack.wire.keys import new_model_key, new_training_id
 
 
 @pytest.fixture

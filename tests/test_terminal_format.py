@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from dltrack import terminal_format as fmt
-from dltrack.terminal_view import JsonLinesView, TerminalView
+from dltrack.viewing import terminal_format as fmt
+from dltrack.viewing.terminal_view import JsonLinesView, TerminalView
 
 
 @pytest.mark.parametrize(

@@ -423,7 +423,7 @@ def test_missing_or_malformed_key_warns_once_and_fit_runs(key: str | None) -> No
 
 
 def test_unknown_key_exactly_one_warning() -> None:
-    from dltrack.keys import new_model_key
+    from dltrack.wire.keys import new_model_key
 
     x, y = tiny_data(64)
     with warnings.catch_warnings(record=True) as caught:
@@ -441,7 +441,7 @@ def test_unknown_key_exactly_one_warning() -> None:
 
 
 def test_warnings_as_errors_still_never_break_fit() -> None:
-    from dltrack.keys import new_model_key
+    from dltrack.wire.keys import new_model_key
 
     x, y = tiny_data(32)
     with warnings.catch_warnings():
@@ -486,8 +486,9 @@ def test_broker_down_loses_no_epoch(tmp_path: Path, model_key: str) -> None:
 
 
 def test_store_down_then_back_loses_no_epoch(tmp_path: Path) -> None:
-    from dltrack import api, create_model
+    from dltrack import create_model
     from dltrack.backends import open_store
+    from dltrack.training.sync import sync_spool
 
     store_dir = tmp_path / "store"
     store_url = f"sqlite://{store_dir}/store.db"
@@ -508,7 +509,7 @@ def test_store_down_then_back_loses_no_epoch(tmp_path: Path) -> None:
     # The store comes back; what waited in the spool (under DLTRACK_HOME) is written.
     store_dir.unlink()
     (tmp_path / "away").rename(store_dir)
-    written, left = api.sync_spool(store=store_url)
+    written, left = sync_spool(store=store_url)
     assert left == 0
     assert written >= 5  # at least the start, 3 epochs and the end
     store = open_store(store_url)
@@ -533,7 +534,7 @@ def test_no_broker_or_store_call_on_the_training_side(
     """Every call into the broker, the store and the spool comes from dltrack's own two
     threads; none from the training thread or Keras' callback executor."""
     from dltrack.backends import local_broker, local_store
-    from dltrack.spool import Spool
+    from dltrack.training.spool import Spool
 
     calls: list[tuple[str, str]] = []
 

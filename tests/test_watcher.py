@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from dltrack import Tracker, Watcher
-from dltrack.errors import ConfigError, UnknownModelError
-from dltrack.keys import new_model_key, new_training_id
-from dltrack.watcher import ListenerRate
+from dltrack.viewing.watcher import ListenerRate
+from dltrack.wire.errors import ConfigError, UnknownModelError
+from dltrack.wire.keys import new_model_key, new_training_id
 from tests.helpers import local_store, pace_callback, tiny_data, tiny_model, trainings
 
 

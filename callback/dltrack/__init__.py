@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import DltrackError, DltrackWarning
+from dltrack.wire.errors import DltrackError, DltrackWarning
 
 if TYPE_CHECKING:
-    from .api import create_model, history, list_models
-    from .notebook_secrets import use_secrets
-    from .tracker import Tracker
-    from .watcher import Watcher
+    from dltrack.training.secrets import use_secrets
+    from dltrack.training.tracker import Tracker
+    from dltrack.viewing.catalog import create_model, history, list_models
+    from dltrack.viewing.watcher import Watcher
 
 __all__ = [
     "DltrackError",
@@ -29,12 +29,12 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Tracker": "tracker",
-    "Watcher": "watcher",
-    "create_model": "api",
-    "list_models": "api",
-    "history": "api",
-    "use_secrets": "notebook_secrets",
+    "Tracker": "training.tracker",
+    "Watcher": "viewing.watcher",
+    "create_model": "viewing.catalog",
+    "list_models": "viewing.catalog",
+    "history": "viewing.catalog",
+    "use_secrets": "training.secrets",
 }
 
 

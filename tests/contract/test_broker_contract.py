@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from dltrack.backends import open_broker
-from dltrack.broker import Broker, Feed
-from dltrack.keys import new_model_key, new_training_id
-from dltrack.protocol import (
+from dltrack.backends.broker import Broker, Feed
+from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.protocol import (
     HEARTBEAT,
     STOP,
     STOP_AFTER_EPOCH,

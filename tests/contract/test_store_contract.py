@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from dltrack.backends import open_store
-from dltrack.errors import UnknownModelError
-from dltrack.keys import new_model_key, new_training_id
-from dltrack.records import EpochRecord, TrainingRecord
-from dltrack.store import Store
+from dltrack.backends.store import Store
+from dltrack.wire.errors import UnknownModelError
+from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.records import EpochRecord, TrainingRecord
 
 OpenStore = Callable[[], Store]
 

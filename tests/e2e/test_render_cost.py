@@ -129,8 +129,8 @@ CLICK_JS = """async (el) => {
 
 def write_history(model_key: str) -> None:
     """50 finished trainings of 1000 epochs each, written through the Store API (no Keras)."""
-    from dltrack.keys import new_training_id
-    from dltrack.records import EpochRecord
+    from dltrack.wire.keys import new_training_id
+    from dltrack.wire.records import EpochRecord
 
     store = local_store()
     try:

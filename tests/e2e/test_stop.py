@@ -38,7 +38,7 @@ def training_cell(model_key: str) -> str:
 import time
 import keras
 from dltrack import Tracker
-from dltrack.demo_training import build_model, load_digits
+from dltrack.training.demo_model import build_model, load_digits
 
 class Pace(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):

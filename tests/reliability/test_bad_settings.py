@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from dltrack import Tracker, create_model
-from dltrack.tracker import BROKER_LINGER_S
+from dltrack.training.tracker import BROKER_LINGER_S
 from tests.reliability.support import (
     Run,
     assert_every_epoch_once,
@@ -154,8 +154,8 @@ def test_hung_broker_never_blocks_a_hook(firestore_url: str) -> None:
 def test_store_settings_that_cannot_work(
     case: str, amqp_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dltrack import config
-    from dltrack.spool import Spool, spool_path
+    from dltrack.training.spool import Spool, spool_path
+    from dltrack.wire import config
 
     local_store = config.resolve().store_url  # the model lives in a store that works…
     key = create_model(case, store=local_store).key

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from dltrack import Tracker, config, create_model
-from dltrack.spool import Spool, spool_path
+from dltrack import Tracker, create_model
+from dltrack.training.spool import Spool, spool_path
+from dltrack.wire import config
 from tests.helpers import run_cli
 from tests.reliability.support import (
     DurableFirestore,

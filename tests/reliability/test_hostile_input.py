@@ -25,8 +25,10 @@ from hypothesis import strategies as st
 
 from dltrack import Tracker, Watcher, create_model
 from dltrack.backends.amqp_broker import COMMANDS_EXCHANGE, UPDATES_EXCHANGE
-from dltrack.keys import is_training_id, new_model_key, new_training_id
-from dltrack.protocol import (
+from dltrack.viewing.state import MonitorState, apply_update, to_snapshot
+from dltrack.viewing.terminal_view import JsonLinesView, TerminalView
+from dltrack.wire.keys import is_training_id, new_model_key, new_training_id
+from dltrack.wire.protocol import (
     COMMAND_KINDS,
     STOP_AFTER_EPOCH,
     Command,
@@ -34,8 +36,6 @@ from dltrack.protocol import (
     make_update,
     parse_update,
 )
-from dltrack.state import MonitorState, apply_update, to_snapshot
-from dltrack.terminal_view import JsonLinesView, TerminalView
 from dltrack_widget._payload import split_snapshot
 from tests.helpers import run_cli, wait_until
 from tests.reliability.support import captured_logs, drive, record_figure

@@ -15,10 +15,11 @@ import warnings
 
 import pytest
 
-from dltrack import Tracker, Watcher, config, create_model
+from dltrack import Tracker, Watcher, create_model
 from dltrack.cli import main as cli
-from dltrack.errors import ConfigError, UnknownModelError
-from dltrack.keys import is_model_key, new_model_key
+from dltrack.wire import config
+from dltrack.wire.errors import ConfigError, UnknownModelError
+from dltrack.wire.keys import is_model_key, new_model_key
 from tests.reliability.support import dltrack_warnings, drive
 
 HOSTILE_KEYS = [
@@ -135,7 +136,7 @@ def test_an_unknown_key_changes_nothing(
         assert store.list_trainings(unknown) == []
     finally:
         store.close()
-    from dltrack.spool import Spool, spool_path
+    from dltrack.training.spool import Spool, spool_path
 
     spool = Spool(spool_path(config.resolve().spool_dir, firestore_url))
     try:

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from dltrack import Tracker, Watcher, create_model, store_writer
+from dltrack import Tracker, Watcher, create_model
+from dltrack.training import store_writer
 from tests.helpers import ROOT, child_env, wait_until
 from tests.reliability.support import drive, record_figure, stored_epochs, stored_training
 
@@ -63,7 +64,7 @@ def backends(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_sigkill_mid_epoch(backends: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dltrack import config
+    from dltrack.wire import config
 
     settings = config.resolve()
     key = create_model("killed mid-epoch").key

@@ -21,8 +21,9 @@ from typing import Any
 import pika
 import pytest
 
-from dltrack import Tracker, Watcher, config, create_model
+from dltrack import Tracker, Watcher, create_model
 from dltrack.backends.amqp_broker import COMMANDS_EXCHANGE, UPDATES_EXCHANGE
+from dltrack.wire import config
 from tests.helpers import ROOT, run_cli
 from tests.reliability.support import captured_logs, dltrack_warnings, drive
 from tests.servers import PrivateRabbitMQ, services
@@ -247,7 +248,7 @@ def notebook_cells(
         f"drive(Tracker({key!r}, store={firestore_url!r}), 3, 5, 0.05)\n"
         f"drive(Tracker({key!r}, broker={wrong!r}, store={firestore_url!r}), 2, 5, 0.05)\n"
         "import time; time.sleep(1.5)",
-        "import dltrack.config\ndisplay(dltrack.config.resolve())\n"
+        "import dltrack.wire.config\ndisplay(dltrack.wire.config.resolve())\n"
         "display(monitor.watcher.settings)\nmonitor.watcher.snapshot()['connection']",
     ]
 

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from dltrack import Tracker, config, create_model
+from dltrack import Tracker, create_model
 from dltrack.backends.firestore_store import RETRY_DEADLINE_S
-from dltrack.spool import Spool, spool_path
+from dltrack.training.spool import Spool, spool_path
+from dltrack.wire import config
 from tests.helpers import pace_callback, run_cli, tiny_data, tiny_model, wait_until
 from tests.reliability.support import (
     DurableFirestore,
@@ -174,8 +175,8 @@ def test_two_replayers_never_apply_rows_out_of_order(tmp_path: Path) -> None:
     """A training's own store thread, still replaying after fit() returned, and the next
     training (or `dltrack sync`) replaying the same spool: the rows land in order once."""
     from dltrack.backends.local_store import LocalStore
-    from dltrack.keys import new_training_id
-    from dltrack.store_writer import replay
+    from dltrack.training.store_writer import replay
+    from dltrack.wire.keys import new_training_id
 
     class SlowStore(LocalStore):
         def update_training(self, model_key: str, training_id: str, **fields: Any) -> None:

@@ -6,19 +6,19 @@ URLs name.
 
 from __future__ import annotations
 
-from ..broker import Broker
-from ..config import BROKER_SCHEMES, STORE_SCHEMES, check_url, sqlite_path
-from ..store import Store
+from dltrack.backends.broker import Broker
+from dltrack.backends.store import Store
+from dltrack.wire.config import BROKER_SCHEMES, STORE_SCHEMES, check_url, sqlite_path
 
 
 def open_broker(url: str) -> Broker:
     """Connect to the broker at `url`; raises `ConfigError` or `BackendError`."""
     check_url(url, BROKER_SCHEMES, "broker")
     if url.startswith("sqlite:"):
-        from .local_broker import LocalBroker
+        from dltrack.backends.local_broker import LocalBroker
 
         return LocalBroker(sqlite_path(url))
-    from .amqp_broker import AmqpBroker  # MissingDependencyError without pika
+    from dltrack.backends.amqp_broker import AmqpBroker  # MissingDependencyError without pika
 
     return AmqpBroker(url)
 
@@ -27,9 +27,11 @@ def open_store(url: str) -> Store:
     """Connect to the store at `url`; raises `ConfigError` or `BackendError`."""
     check_url(url, STORE_SCHEMES, "store")
     if url.startswith("sqlite:"):
-        from .local_store import LocalStore
+        from dltrack.backends.local_store import LocalStore
 
         return LocalStore(sqlite_path(url))
-    from .firestore_store import FirestoreStore  # MissingDependencyError without firebase-admin
+    from dltrack.backends.firestore_store import (
+        FirestoreStore,  # MissingDependencyError without firebase-admin
+    )
 
     return FirestoreStore(url)

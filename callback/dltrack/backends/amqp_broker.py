@@ -35,10 +35,10 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..broker import Broker, Feed
-from ..config import mask_url
-from ..errors import BackendError, ConfigError, DltrackError, MissingDependencyError
-from ..protocol import ALL_TRAININGS, Command, Message, encode
+from dltrack.backends.broker import Broker, Feed
+from dltrack.wire.config import mask_url
+from dltrack.wire.errors import BackendError, ConfigError, DltrackError, MissingDependencyError
+from dltrack.wire.protocol import ALL_TRAININGS, Command, Message, encode
 
 try:
     import pika

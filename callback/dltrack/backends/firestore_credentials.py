@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from dltrack.wire.errors import ConfigError
 
 CREDENTIALS_ENV = "DLTRACK_FIRESTORE_CREDENTIALS"
 EMULATOR_ENV = "FIRESTORE_EMULATOR_HOST"

@@ -11,8 +11,8 @@ from typing import NoReturn
 from google.api_core import exceptions as api_errors
 from google.auth import exceptions as auth_errors
 
-from ..errors import BackendError, ConfigError
-from .firestore_credentials import CREDENTIALS_ENV
+from dltrack.backends.firestore_credentials import CREDENTIALS_ENV
+from dltrack.wire.errors import BackendError, ConfigError
 
 
 def server_error(exc: Exception, project: str) -> NoReturn:

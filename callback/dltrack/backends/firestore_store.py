@@ -31,10 +31,10 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import BackendError, MissingDependencyError, UnknownModelError
-from ..keys import new_model_key
-from ..records import TRAINING_UPDATE_FIELDS, EpochRecord, ModelRecord, TrainingRecord
-from ..store import Store
+from dltrack.backends.store import Store
+from dltrack.wire.errors import BackendError, MissingDependencyError, UnknownModelError
+from dltrack.wire.keys import new_model_key
+from dltrack.wire.records import TRAINING_UPDATE_FIELDS, EpochRecord, ModelRecord, TrainingRecord
 
 try:
     import firebase_admin
@@ -47,8 +47,8 @@ except ModuleNotFoundError as exc:  # not installed; any other ImportError is sh
         "Firestore support needs firebase-admin: pip install 'dltrack[firestore]'"
     ) from exc
 
-from .firestore_credentials import firebase_credential
-from .firestore_errors import server_error
+from dltrack.backends.firestore_credentials import firebase_credential
+from dltrack.backends.firestore_errors import server_error
 
 CALL_TIMEOUT_S = 5.0
 RETRY_DEADLINE_S = 6.0

@@ -13,10 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-from ..broker import Broker, Feed
-from ..errors import BackendError
-from ..protocol import ALL_TRAININGS, Command, Message, encode
-from .local_db import connect
+from dltrack.backends.broker import Broker, Feed
+from dltrack.backends.local_db import connect
+from dltrack.wire.errors import BackendError
+from dltrack.wire.protocol import ALL_TRAININGS, Command, Message, encode
 
 RETENTION_S = 300.0
 PRUNE_EVERY_S = 30.0

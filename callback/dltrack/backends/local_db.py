@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ..errors import ConfigError
+from dltrack.wire.errors import ConfigError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendError, UnknownModelError
-from ..keys import new_model_key
-from ..records import TRAINING_UPDATE_FIELDS, EpochRecord, ModelRecord, TrainingRecord
-from ..store import Store
-from .local_db import connect
+from dltrack.backends.local_db import connect
+from dltrack.backends.store import Store
+from dltrack.wire.errors import BackendError, UnknownModelError
+from dltrack.wire.keys import new_model_key
+from dltrack.wire.records import TRAINING_UPDATE_FIELDS, EpochRecord, ModelRecord, TrainingRecord
 
 _JSON_FIELDS = ("params", "final_logs", "stop")
 _TRAINING_COLUMNS = (

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .keys import is_model_key, is_training_id, new_training_id
+from dltrack.wire.keys import is_model_key, is_training_id, new_training_id
 
 VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024

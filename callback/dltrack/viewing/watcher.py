@@ -20,17 +20,16 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from . import config
-from . import state as st
-from .api import check_name
-from .backends import open_broker, open_store
-from .backoff import LIVE_RECONNECT_CAP_S, Backoff
-from .broker import Broker, Feed
-from .errors import BackendError, ConfigError, DltrackError, UnknownModelError
-from .keys import check_model_key, check_training_id
-from .protocol import HEARTBEAT, STOP, STOP_AFTER_EPOCH, Command, parse_update
-from .records import EpochRecord
-from .store import Store
+from dltrack.backends import open_broker, open_store
+from dltrack.backends.backoff import LIVE_RECONNECT_CAP_S, Backoff
+from dltrack.backends.broker import Broker, Feed
+from dltrack.backends.store import Store
+from dltrack.viewing import state as st
+from dltrack.wire import config
+from dltrack.wire.errors import BackendError, ConfigError, DltrackError, UnknownModelError
+from dltrack.wire.keys import check_model_key, check_name, check_training_id
+from dltrack.wire.protocol import HEARTBEAT, STOP, STOP_AFTER_EPOCH, Command, parse_update
+from dltrack.wire.records import EpochRecord
 
 log = logging.getLogger("dltrack")
 

@@ -14,12 +14,13 @@ import time
 import types
 from typing import Any
 
-from .backends import open_broker
-from .backoff import LIVE_RECONNECT_CAP_S, Backoff
-from .broker import Broker, Feed
-from .config import mask_url
-from .errors import BackendError, ConfigError, DltrackError
-from .protocol import (
+from dltrack.backends import open_broker
+from dltrack.backends.backoff import LIVE_RECONNECT_CAP_S, Backoff
+from dltrack.backends.broker import Broker, Feed
+from dltrack.training.session import TrainingSession, finish
+from dltrack.wire.config import mask_url
+from dltrack.wire.errors import BackendError, ConfigError, DltrackError
+from dltrack.wire.protocol import (
     ACK,
     HEARTBEAT,
     PROGRESS,
@@ -29,7 +30,6 @@ from .protocol import (
     make_update,
     parse_command,
 )
-from .session import TrainingSession, finish
 
 log = logging.getLogger("dltrack")
 

@@ -9,10 +9,11 @@ excludes `.`, `*`, `#` and `/`.
 import re
 import secrets
 
-from .errors import ConfigError
+from dltrack.wire.errors import ConfigError
 
 _MODEL_KEY = re.compile(r"[A-Za-z0-9_-]{22,64}")
 _TRAINING_ID = re.compile(r"[0-9a-f]{16}")
+MAX_NAME = 200
 
 
 def new_model_key() -> str:
@@ -57,3 +58,11 @@ def check_training_id(value: object) -> str:
         )
     assert isinstance(value, str)
     return value
+
+
+def check_name(name: str) -> str:
+    """A model's display name, stripped; 1-200 characters."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise ConfigError(f"a model name must be 1-{MAX_NAME} characters")
+    return name

@@ -26,7 +26,7 @@ try:
 except ImportError:  # Windows: no advisory lock; replays may overlap there (rarely)
     fcntl = None  # type: ignore[assignment]
 
-from .errors import ConfigError
+from dltrack.wire.errors import ConfigError
 
 # Far more than any training writes (a record per epoch, plus a handful per training); past it
 # the oldest rows go, so a years-long outage cannot fill the disk.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import ConfigError
+from dltrack.wire.errors import ConfigError
 
 BROKER_SCHEMES = ("amqp", "amqps", "sqlite")
 STORE_SCHEMES = ("firestore", "sqlite")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from .records import EpochRecord, ModelRecord, TrainingRecord
+from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
 
 
 class Store(ABC):

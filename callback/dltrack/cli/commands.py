@@ -12,8 +12,11 @@ import sys
 import time
 from typing import Any
 
-from . import api, config
-from .errors import ConfigError, DltrackError, UnknownModelError
+from dltrack.training.sync import sync_spool
+from dltrack.viewing import catalog as api
+from dltrack.wire import config
+from dltrack.wire.errors import ConfigError, DltrackError, UnknownModelError
+from dltrack.wire.keys import check_name
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -63,7 +66,7 @@ def cmd_models_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_models_rename(args: argparse.Namespace) -> int:
-    name = api.check_name(args.name)
+    name = check_name(args.name)
     with api.open_settings_store(args.store) as store:
         model = api.get_model(store, args.key)
         store.rename_model(model.key, name)
@@ -103,7 +106,7 @@ def cmd_trainings(args: argparse.Namespace) -> int:
         _print_json({"model": model.to_json(), "trainings": rows})
         return 0
     print(f"{model.name}  ({len(trainings)} trainings)")
-    from .terminal_format import logs
+    from dltrack.viewing.terminal_format import logs
 
     for t in trainings:
         planned = t.params.get("epochs") or "?"
@@ -124,7 +127,7 @@ def cmd_trainings_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .terminal_format import logs, sparkline
+    from dltrack.viewing.terminal_format import logs, sparkline
 
     with api.open_settings_store(args.store) as store:
         model = api.get_model(store, args.key)
@@ -149,25 +152,25 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from .live_commands import watch
+    from dltrack.cli.live import watch
 
     return watch(args)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from .live_commands import stop
+    from dltrack.cli.live import stop
 
     return stop(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .live_commands import demo
+    from dltrack.cli.live import demo
 
     return demo(args)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .doctor import run_checks
+    from dltrack.cli.doctor import run_checks
 
     settings = config.resolve(args.broker, args.store)
     ok = True
@@ -178,7 +181,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    written, left = api.sync_spool(store=args.store)
+    written, left = sync_spool(store=args.store)
     print(f"wrote {written} spooled record(s) to the store; {left} left")
     return 0 if left == 0 else EXIT_FAILED
 
@@ -288,7 +291,3 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE if isinstance(exc, (ConfigError, UnknownModelError)) else EXIT_FAILED
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":  # `python -m dltrack.cli …`, where the `dltrack` script is not on PATH
-    raise SystemExit(main())

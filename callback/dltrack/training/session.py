@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Settings
-from .protocol import Command
+from dltrack.wire.config import Settings
+from dltrack.wire.protocol import Command
 
 # How many finished epochs a heartbeat repeats, so that a viewer joining late (or after an
 # outage) sees recent history even while the store is unreachable.

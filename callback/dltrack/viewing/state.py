@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import protocol as p
-from .records import EpochRecord, ModelRecord, TrainingRecord
+from dltrack.wire import protocol as p
+from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
 
 # No live message for this long while "running": the viewer says it lost contact.
 LOST_AFTER_S = 6.0

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from . import config
-from .errors import DltrackError
-from .keys import new_model_key, new_training_id
-from .protocol import HEARTBEAT, STOP, Command, make_update, parse_command, parse_update
+from dltrack.wire import config
+from dltrack.wire.errors import DltrackError
+from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.protocol import HEARTBEAT, STOP, Command, make_update, parse_command, parse_update
 
 ROUND_TRIP_TIMEOUT_S = 5.0
 DOCTOR_SENDER = "dltrack doctor"
@@ -38,7 +38,7 @@ def _within(deadline: float) -> float:
 
 
 def check_broker(url: str) -> Check:
-    from .backends import open_broker
+    from dltrack.backends import open_broker
 
     shown = config.mask_url(url)
     started = time.monotonic()
@@ -92,7 +92,7 @@ def check_broker(url: str) -> Check:
 
 
 def check_store(url: str) -> Check:
-    from .backends import open_store
+    from dltrack.backends import open_store
 
     shown = config.mask_url(url)
     started = time.monotonic()

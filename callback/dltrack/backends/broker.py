@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from .protocol import Command, Message
+from dltrack.wire.protocol import Command, Message
 
 
 class Feed(ABC):

@@ -1,6 +1,6 @@
 """The training behind `dltrack demo`: a small CNN on scikit-learn's bundled digits.
 
-Run as `python -m dltrack.demo_training MODEL_KEY --epochs N`. Data is bundled with
+Run as `python -m dltrack.training.demo_model MODEL_KEY --epochs N`. Data is bundled with
 scikit-learn, so nothing is downloaded. `--step-delay` slows each batch a little so that a
 person can watch the bars fill and press Stop; it is the demo's only artificial part.
 """
@@ -46,9 +46,9 @@ def load_digits() -> tuple[Any, Any]:
 def main(argv: list[str] | None = None) -> int:
     import keras
 
-    from .tracker import Tracker
+    from dltrack.training.tracker import Tracker
 
-    parser = argparse.ArgumentParser(prog="python -m dltrack.demo_training")
+    parser = argparse.ArgumentParser(prog="python -m dltrack.training.demo_model")
     parser.add_argument("model_key")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)

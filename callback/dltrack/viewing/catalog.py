@@ -7,25 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from . import config
-from .backends import open_store
-from .errors import ConfigError, UnknownModelError
-from .keys import check_model_key, is_training_id
-from .records import EpochRecord, ModelRecord, TrainingRecord
-from .store import Store
-
-MAX_NAME = 200
+from dltrack.backends import open_store
+from dltrack.backends.store import Store
+from dltrack.wire import config
+from dltrack.wire.errors import ConfigError, UnknownModelError
+from dltrack.wire.keys import check_model_key, check_name, is_training_id
+from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
 
 
 def _store(store: str | None) -> Store:
     return open_store(config.resolve(None, store).store_url)
-
-
-def check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME:
-        raise ConfigError(f"a model name must be 1-{MAX_NAME} characters")
-    return name
 
 
 def create_model(name: str, *, store: str | None = None) -> ModelRecord:
@@ -137,20 +128,3 @@ def write_csv(trainings: list[dict[str, Any]], out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=columns or ["training"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-
-
-def sync_spool(*, store: str | None = None) -> tuple[int, int]:
-    """Write what earlier trainings left in the spool; returns (written, left)."""
-    from .spool import Spool, spool_path
-    from .store_writer import replay
-
-    settings = config.resolve(None, store)
-    spool = Spool(spool_path(settings.spool_dir, settings.store_url))
-    try:
-        with open_settings_store(store) as s:
-            # A training replaying the same spool right now finishes first. Rows of models
-            # deleted since are dropped.
-            written = replay(spool, s, wait=30.0)
-        return written, spool.count()
-    finally:
-        spool.close()

@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .backends import open_store
-from .backoff import Backoff
-from .config import mask_url
-from .errors import BackendError, ConfigError, DltrackError, UnknownModelError
-from .records import EpochRecord
-from .session import TrainingSession
-from .spool import Spool, SpoolRow, spool_path
-from .store import Store
+from dltrack.backends import open_store
+from dltrack.backends.backoff import Backoff
+from dltrack.backends.store import Store
+from dltrack.training.session import TrainingSession
+from dltrack.training.spool import Spool, SpoolRow, spool_path
+from dltrack.wire.config import mask_url
+from dltrack.wire.errors import BackendError, ConfigError, DltrackError, UnknownModelError
+from dltrack.wire.records import EpochRecord
 
 log = logging.getLogger("dltrack")
 

@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import api, config
-from .errors import ConfigError, DltrackError
-from .terminal_format import where
-from .terminal_view import JsonLinesView, TerminalView
-from .watcher import Watcher, default_sender
+from dltrack.viewing import catalog as api
+from dltrack.viewing.terminal_format import where
+from dltrack.viewing.terminal_view import JsonLinesView, TerminalView
+from dltrack.viewing.watcher import Watcher, default_sender
+from dltrack.wire import config
+from dltrack.wire.errors import ConfigError, DltrackError
 
 ANSWERED = ("acknowledged", "refused", "undelivered")
 EXIT_INTERRUPTED = 130  # Ctrl+C, as shells report it
@@ -218,7 +219,7 @@ def _start_demo(
         [
             sys.executable,
             "-m",
-            "dltrack.demo_training",
+            "dltrack.training.demo_model",
             key,
             "--epochs",
             str(args.epochs),

@@ -13,14 +13,14 @@ from typing import Any
 
 import keras
 
-from . import config
-from .broker_link import BrokerLink
-from .errors import DltrackError, DltrackWarning
-from .keys import check_model_key, new_training_id
-from .protocol import STOP, STOP_AFTER_EPOCH, Command, clean_logs
-from .session import Progress, StopInfo, TrainingSession, finish
-from .store_writer import StoreWriter, keep_leftovers
-from .training_params import describe_training
+from dltrack.training.broker_link import BrokerLink
+from dltrack.training.params import describe_training
+from dltrack.training.session import Progress, StopInfo, TrainingSession, finish
+from dltrack.training.store_writer import StoreWriter, keep_leftovers
+from dltrack.wire import config
+from dltrack.wire.errors import DltrackError, DltrackWarning
+from dltrack.wire.keys import check_model_key, new_training_id
+from dltrack.wire.protocol import STOP, STOP_AFTER_EPOCH, Command, clean_logs
 
 log = logging.getLogger("dltrack")
 

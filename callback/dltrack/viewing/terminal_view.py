@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from . import terminal_format as fmt
+from dltrack.viewing import terminal_format as fmt
 
 
 class TerminalView:
