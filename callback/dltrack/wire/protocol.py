@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dltrack.wire.keys import is_model_key, is_training_id, new_training_id
@@ -253,9 +253,19 @@ class Command:
     target: str
     sender: str
     ts: float
+    # The kind's own arguments (a learning rate, a rule…): JSON scalars by name, checked by
+    # `_args_ok`, so one shape carries every command kind.
+    args: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def new(cls, kind: str, model_key: str, target: str | None, sender: str) -> Command:
+    def new(
+        cls,
+        kind: str,
+        model_key: str,
+        target: str | None,
+        sender: str,
+        args: dict[str, Any] | None = None,
+    ) -> Command:
         return cls(
             id=new_training_id(),
             kind=kind,
@@ -263,10 +273,11 @@ class Command:
             target=target or ALL_TRAININGS,
             sender=sender[:80],
             ts=time.time(),
+            args=dict(args or {}),
         )
 
     def to_message(self) -> Message:
-        return {
+        message: Message = {
             "v": VERSION,
             "type": "command",
             "id": self.id,
@@ -276,9 +287,29 @@ class Command:
             "sender": self.sender,
             "ts": self.ts,
         }
+        if self.args:
+            message["args"] = dict(self.args)
+        return message
 
     def addressed_to(self, model_key: str, training_id: str) -> bool:
         return self.model_key == model_key and self.target in (training_id, ALL_TRAININGS)
+
+
+MAX_COMMAND_ARGS = 16
+
+
+def _args_ok(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and len(value) <= MAX_COMMAND_ARGS
+        and all(
+            isinstance(k, str)
+            and len(k) <= 64
+            and (value_ is None or isinstance(value_, bool | str) or _is_number(value_))
+            and (not isinstance(value_, str) or len(value_) <= 200)
+            for k, value_ in value.items()
+        )
+    )
 
 
 def parse_command(raw: bytes | str) -> Command | None:
@@ -295,6 +326,7 @@ def parse_command(raw: bytes | str) -> Command | None:
         and is_model_key(msg.get("model_key"))
         and isinstance(msg.get("sender"), str)
         and _is_time(msg.get("ts"))
+        and _args_ok(msg.get("args", {}))
     ):
         return None
     return Command(
@@ -304,4 +336,5 @@ def parse_command(raw: bytes | str) -> Command | None:
         target=str(target),
         sender=msg["sender"][:80],
         ts=float(msg["ts"]),
+        args=dict(msg.get("args", {})),
     )
