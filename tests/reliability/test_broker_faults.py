@@ -1,4 +1,4 @@
-"""The broker goes away and comes back while a real Keras fit() runs (DESIGN §6, invariants 1,
+"""The broker goes away and comes back while a real Keras fit() runs (docs/architecture.md, invariants 1,
 2 and 5): fit() is untouched, every epoch reaches the store once, live updates resume on their
 own, and a stop sent after the recovery is acknowledged and honoured.
 

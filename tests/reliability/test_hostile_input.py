@@ -1,4 +1,4 @@
-"""Hostile input on both channels (DESIGN §6, invariant 7), over the real broker.
+"""Hostile input on both channels (docs/architecture.md, invariant 7), over the real broker.
 
 Whoever can publish to the broker can send a training any bytes on its command queue and a
 viewer any bytes on its update feed. The training ignores everything but a valid command

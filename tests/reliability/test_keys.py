@@ -1,4 +1,4 @@
-"""Model keys: unguessable, and checked at every way in (DESIGN §5 and §6, invariant 7).
+"""Model keys: unguessable, and checked at every way in (docs/architecture.md: invariant 7).
 
 A key is the only credential to a model (whoever holds it can watch and stop its trainings) and
 it ends up in AMQP routing keys (where `#` and `*` are wildcards) and Firestore paths (where `/`

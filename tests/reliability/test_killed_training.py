@@ -1,4 +1,4 @@
-"""A training process SIGKILLed mid-epoch (DESIGN §6, invariants 2 and 5).
+"""A training process SIGKILLed mid-epoch (docs/architecture.md, invariants 2 and 5).
 
 What the user sees: every viewer shows the training `lost` within seconds of its last message;
 a stop sent then is reported undelivered, never as if a training had received it; the epochs

@@ -1,4 +1,4 @@
-"""Many viewers, one fast training, one stop (DESIGN §6, invariants 4 and 5), on the real
+"""Many viewers, one fast training, one stop (docs/architecture.md, invariants 4 and 5), on the real
 broker and store: every viewer sees every epoch; progress reaches the broker coalesced to at
 most 10 messages a second however fast the batches come; a stop from one viewer is
 acknowledged, honoured after the current batch, shown to every viewer and recorded `stopped`

@@ -1,4 +1,4 @@
-"""No secret ever leaves its environment variable (DESIGN §6, invariant 6).
+"""No secret ever leaves its environment variable (docs/architecture.md, invariant 6).
 
 A broker password and a service-account key are searched for, verbatim, in everything dltrack
 produces during a faulty run on the real servers: widget state (saved into .ipynb files),

@@ -1,6 +1,6 @@
 """The Broker on RabbitMQ (AMQP 0-9-1, through pika's BlockingConnection).
 
-Topology (DESIGN.md §4), declared idempotently with the same arguments by every process:
+Topology (docs/protocol.md), declared idempotently with the same arguments by every process:
 
 - `dltrack.updates`, a durable topic exchange; updates go out with routing key
   `<model_key>.<training_id>.<type>`. Each feed is its own exclusive, auto-delete queue bound to

@@ -1,6 +1,6 @@
 """The Store on Cloud Firestore (through firebase-admin), for `firestore://PROJECT_ID` URLs.
 
-Documents (DESIGN.md §5): `models/{model_key}` {name, created_at, train_count} →
+Documents (docs/protocol.md, "Store"): `models/{model_key}` {name, created_at, train_count} →
 `trainings/{training_id}` {number, status, params, started_at, ended_at, last_seen, epochs_done,
 final_logs, stop, reason} → `epochs/{epoch:05d}` {epoch, logs, steps, started_at, ended_at}.
 Times are Unix seconds (floats), as in the local store. `params` is stored as JSON text: it

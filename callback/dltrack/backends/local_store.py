@@ -1,4 +1,4 @@
-"""The embedded store: models, trainings and epochs in the local SQLite file (DESIGN.md §5)."""
+"""The embedded store: models, trainings and epochs in the local SQLite file."""
 
 from __future__ import annotations
 

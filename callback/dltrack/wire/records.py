@@ -1,4 +1,4 @@
-"""What the store holds (DESIGN.md §5), as plain dataclasses shared by every Store."""
+"""What the store holds, as plain dataclasses shared by every Store."""
 
 from __future__ import annotations
 
