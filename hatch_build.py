@@ -20,6 +20,8 @@ class FrontEndBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             return
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError("building the widget needs Node.js and npm (node >= 18) on PATH")
+            raise RuntimeError(
+                "building the widget needs Node.js and npm on PATH (version: js/package.json, engines)"
+            )
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=root / "js", check=True)
         subprocess.run([npm, "run", "build"], cwd=root / "js", check=True)

@@ -1,4 +1,6 @@
-"""Let the Stop button reach a kernel that is busy running `fit()` (scenario S3, docs/architecture.md).
+"""Let the Stop button reach a kernel that is busy running `fit()` (scenario S3).
+
+Scenario S3 of docs/architecture.md: the widget above a cell that trains.
 
 A click travels to the kernel as a comm message on the shell channel. When the same kernel is
 running `model.fit(...)` in a later cell, the main shell is busy and a plain comm handler only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 
@@ -109,7 +110,7 @@ def test_progress_line() -> None:
 
 
 def test_progress_line_unknown_steps_and_rate() -> None:
-    current = {
+    current: dict[str, Any] = {
         "epoch": 0,
         "step": 7,
         "steps": None,
@@ -184,7 +185,7 @@ def test_terminal_view_prints_each_epoch_and_event_once() -> None:
     running = training()
     view.update(snapshot(running))
     view.update(snapshot(running))
-    command = {"id": "c1", "kind": "stop", "state": "sent", "detail": ""}
+    command: dict[str, object] = {"id": "c1", "kind": "stop", "state": "sent", "detail": ""}
     view.update(snapshot(running, commands=[command]))
     view.update(snapshot(running, commands=[{**command, "state": "acknowledged"}]))
     ended = training(

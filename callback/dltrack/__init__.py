@@ -6,9 +6,15 @@ the widget packages until it is used, so the training side installs light.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from dltrack.wire.errors import DltrackError, DltrackWarning
+
+try:
+    __version__ = version("dltrack")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 if TYPE_CHECKING:
     from dltrack.training.secrets import use_secrets

@@ -1,7 +1,8 @@
 """Watching and stopping a training from the notebook, in JupyterLab and Notebook 7.
 
 (a) the training runs in another process; (b) it runs in the same kernel, in the cell below
-the widget, so the click must reach a kernel that is busy in `fit()` (scenario S3, docs/architecture.md);
+the widget, so the click must reach a kernel that is busy in `fit()` (scenario S3 of
+docs/architecture.md);
 (b') the ■ interrupt path, the fallback where no subshell route exists. Each test records its
 click → answer latency in test-artifacts/latency.jsonl (docs/browser.md); nothing asserts on
 time.

@@ -1,4 +1,5 @@
-"""Unreachable, unresolvable, hung or refusing servers (docs/architecture.md, invariants 1 and 7): the
+"""Unreachable, unresolvable, hung or refusing servers (docs/architecture.md,
+invariants 1 and 7): the
 training runs exactly as without dltrack, gets one warning that says what is wrong (never a
 secret), and no hook waits on the network."""
 

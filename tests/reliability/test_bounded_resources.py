@@ -1,4 +1,5 @@
-"""Memory and disk stay bounded whatever the batch rate or the outage (docs/architecture.md, invariant 3).
+"""Memory and disk stay bounded whatever the batch rate or the outage (docs/architecture.md,
+invariant 3).
 
 Ten minutes at 1000 batches a second with the broker and the store both unreachable: 600,000
 batch hooks run as fast as Python allows, against a simulated clock that advances 1 ms per

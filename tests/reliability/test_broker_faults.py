@@ -1,6 +1,6 @@
-"""The broker goes away and comes back while a real Keras fit() runs (docs/architecture.md, invariants 1,
-2 and 5): fit() is untouched, every epoch reaches the store once, live updates resume on their
-own, and a stop sent after the recovery is acknowledged and honoured.
+"""The broker goes away and comes back while a real Keras fit() runs (docs/architecture.md,
+invariants 1, 2 and 5): fit() is untouched, every epoch reaches the store once, live updates
+resume on their own, and a stop sent after the recovery is acknowledged and honoured.
 
 Three ways to lose RabbitMQ: absent when the training starts; `rabbitmqctl stop_app` mid-run
 (connections drop, the node keeps its exchanges); the node SIGKILLed mid-run and a fresh one

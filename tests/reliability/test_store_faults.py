@@ -1,4 +1,5 @@
-"""The Firestore emulator goes away while trainings run (docs/architecture.md, invariants 1 and 2): no
+"""The Firestore emulator goes away while trainings run (docs/architecture.md,
+invariants 1 and 2): no
 epoch is lost. Records wait in the on-disk spool and are written when the store is back, by
 the same training, or else by the next training or `dltrack sync`; `on_train_end` waits at most
 `shutdown_timeout` for them and says how many it left.

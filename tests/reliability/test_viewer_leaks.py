@@ -1,4 +1,5 @@
-"""Viewers come and go while a training runs (docs/architecture.md, invariants 3 and 4): a viewer's queue
+"""Viewers come and go while a training runs (docs/architecture.md,
+invariants 3 and 4): a viewer's queue
 is exclusive, auto-delete and bounded, so a `dltrack watch` that is SIGKILLed or a widget that is
 closed leaves nothing behind on the broker, and the training never notices either."""
 

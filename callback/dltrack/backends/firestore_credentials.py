@@ -75,7 +75,7 @@ def firebase_credential() -> Any:
         from google.auth.credentials import AnonymousCredentials
 
         # firebase-admin (≥ 6.5) wraps plain google-auth credentials itself.
-        return AnonymousCredentials()
+        return AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth: untyped
     info = service_account_info()
     if info is None:
         # Lazy: google.auth.default() runs on first use, where FirestoreStore reports failure.

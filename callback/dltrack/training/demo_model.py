@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step-delay", type=float, default=0.02)
     args = parser.parse_args(argv)
 
-    class Pace(keras.callbacks.Callback):
+    class Pace(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no types
         def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
             time.sleep(args.step_delay)
 

@@ -28,7 +28,7 @@ log = logging.getLogger("dltrack")
 BROKER_LINGER_S = 1.0
 
 
-class Tracker(keras.callbacks.Callback):
+class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no types
     """Stream a training's progress to dltrack viewers and obey their stop commands.
 
     Every hook does constant work on the training thread (a reference swap or a deque append);
