@@ -21,7 +21,7 @@ class FrontEndBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         npm = shutil.which("npm")
         if npm is None:
             raise RuntimeError(
-                "building the widget needs Node.js and npm on PATH (version: js/package.json, engines)"
+                "building the widget needs Node.js and npm on PATH (version: js/package.json)"
             )
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=root / "js", check=True)
         subprocess.run([npm, "run", "build"], cwd=root / "js", check=True)
