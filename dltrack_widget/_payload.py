@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-LIVE = ("running", "lost")
+from dltrack.wire.records import LIVE_STATUSES
+
+LIVE = LIVE_STATUSES
 
 
 def split_snapshot(snapshot: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Any]]]:

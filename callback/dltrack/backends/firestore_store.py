@@ -34,7 +34,13 @@ from urllib.parse import urlsplit
 from dltrack.backends.store import Store
 from dltrack.wire.errors import BackendError, MissingDependencyError, UnknownModelError
 from dltrack.wire.keys import new_model_key
-from dltrack.wire.records import TRAINING_UPDATE_FIELDS, EpochRecord, ModelRecord, TrainingRecord
+from dltrack.wire.records import (
+    TRAINING_UPDATE_FIELDS,
+    EpochRecord,
+    ModelRecord,
+    TrainingRecord,
+    as_status,
+)
 
 try:
     import firebase_admin
@@ -78,7 +84,7 @@ def _training(model_key: str, doc: Any) -> TrainingRecord:
         model_key=model_key,
         training_id=doc.id,
         number=int(data.get("number", 0)),
-        status=str(data.get("status", "running")),
+        status=as_status(data.get("status")),
         params=json.loads(data.get("params") or "{}"),
         started_at=float(data.get("started_at") or 0.0),
         ended_at=data.get("ended_at"),
@@ -91,14 +97,7 @@ def _training(model_key: str, doc: Any) -> TrainingRecord:
 
 
 def _epoch(doc: Any) -> EpochRecord:
-    data = doc.to_dict() or {}
-    return EpochRecord(
-        epoch=int(data["epoch"]),
-        logs=dict(data.get("logs") or {}),
-        steps=data.get("steps"),
-        started_at=data.get("started_at"),
-        ended_at=data.get("ended_at"),
-    )
+    return EpochRecord.from_json(doc.to_dict() or {})
 
 
 class FirestoreStore(Store):

@@ -14,7 +14,13 @@ from dltrack.backends.local_db import connect
 from dltrack.backends.store import Store
 from dltrack.wire.errors import BackendError, UnknownModelError
 from dltrack.wire.keys import new_model_key
-from dltrack.wire.records import TRAINING_UPDATE_FIELDS, EpochRecord, ModelRecord, TrainingRecord
+from dltrack.wire.records import (
+    TRAINING_UPDATE_FIELDS,
+    EpochRecord,
+    ModelRecord,
+    TrainingRecord,
+    as_status,
+)
 
 _JSON_FIELDS = ("params", "final_logs", "stop")
 _TRAINING_COLUMNS = (
@@ -29,7 +35,7 @@ def _training(row: tuple[Any, ...]) -> TrainingRecord:
         model_key=key,
         training_id=tid,
         number=number,
-        status=status,
+        status=as_status(status),
         params=json.loads(params),
         started_at=started,
         ended_at=ended,

@@ -18,6 +18,7 @@ from dltrack.viewing.terminal_view import JsonLinesView, TerminalView
 from dltrack.viewing.watcher import Watcher, default_sender
 from dltrack.wire import config
 from dltrack.wire.errors import ConfigError, DltrackError
+from dltrack.wire.records import LIVE_STATUSES
 
 ANSWERED = ("acknowledged", "refused", "undelivered")
 EXIT_INTERRUPTED = 130  # Ctrl+C, as shells report it
@@ -25,7 +26,7 @@ DEMO_EXIT_WAIT_S = 30.0
 
 
 def _running(snap: dict[str, Any]) -> list[dict[str, Any]]:
-    return [t for t in snap["trainings"] if t["status"] in ("running", "lost")]
+    return [t for t in snap["trainings"] if t["status"] in LIVE_STATUSES]
 
 
 def watch(
@@ -127,7 +128,7 @@ def _wait_stopped(watcher: Watcher, training_id: str | None, timeout: float) -> 
         targets = [
             t for t in snap["trainings"] if training_id is None or t["training_id"] == training_id
         ]
-        return bool(targets) and not any(t["status"] in ("running", "lost") for t in targets)
+        return bool(targets) and not any(t["status"] in LIVE_STATUSES for t in targets)
 
     # stop_after_epoch may take a whole epoch: wait generously, this is what was asked for.
     snap = watcher.wait_for(ended, max(timeout, 600.0))

@@ -26,6 +26,7 @@ from dltrack.wire.protocol import (
     PROGRESS,
     STOP,
     Command,
+    UpdateType,
     clean_logs,
     make_update,
     parse_command,
@@ -105,7 +106,7 @@ class BrokerLink:
         self.commands = None
         self.session.broker_connected = False
 
-    def _publish(self, message_type: str, **body: Any) -> None:
+    def _publish(self, message_type: UpdateType, **body: Any) -> None:
         if self.broker is None:
             return
         s = self.session

@@ -11,15 +11,22 @@ import collections
 import queue
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from dltrack.wire.config import Settings
-from dltrack.wire.protocol import Command
+from dltrack.wire.protocol import Command, UpdateType
+from dltrack.wire.records import EpochDict, FinalStatus, Status
 
 # How many finished epochs a heartbeat repeats, so that a viewer joining late (or after an
 # outage) sees recent history even while the store is unreachable.
 HEARTBEAT_EPOCHS = 20
+
+
+# What the training thread asks the store thread to write (training/store_writer.py), in order.
+StoreOpKind = Literal["start", "epoch_end", "update", "end"]
+StoreOp = tuple[StoreOpKind, dict[str, Any]]
 
 
 @dataclass
@@ -60,12 +67,12 @@ class TrainingSession:
     started_at: float = field(default_factory=time.time)
 
     # Training thread → broker thread: discrete events in order, and the latest batch.
-    events: collections.deque[tuple[str, dict[str, Any]]] = field(default_factory=collections.deque)
+    events: collections.deque[tuple[UpdateType, dict[str, Any]]] = field(
+        default_factory=collections.deque
+    )
     latest: Progress | None = None
     # Training thread → store thread: record operations, in order.
-    store_ops: queue.SimpleQueue[tuple[str, dict[str, Any]]] = field(
-        default_factory=queue.SimpleQueue
-    )
+    store_ops: queue.SimpleQueue[StoreOp] = field(default_factory=queue.SimpleQueue)
     # Broker thread → training thread: an accepted stop command.
     stop_request: Command | None = None
     # Background threads → training thread: one-line problems to warn about, once each.
@@ -74,8 +81,8 @@ class TrainingSession:
     number: int | None = None
     epoch: int | None = None
     epoch_started_at: float | None = None
-    epochs: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "running"
+    epochs: list[EpochDict] = field(default_factory=list)
+    status: Status = "running"
     stop: StopInfo | None = None
     reason: str | None = None
     # Set once on_train_end (or failure detection) handed over the last event.
@@ -94,7 +101,10 @@ class TrainingSession:
             self._noticed.add(key)
             self.notices.append(message)
 
-    def hand_over(self, kind: str, body: dict[str, Any], store_op: str | None = None) -> None:
+    def hand_over(
+        self, kind: UpdateType, body: Mapping[str, Any], store_op: StoreOpKind | None = None
+    ) -> None:
+        body = dict(body)
         self.events.append((kind, body))
         if store_op is not None:
             self.store_ops.put((store_op, body))
@@ -131,7 +141,7 @@ def end_body(session: TrainingSession) -> dict[str, Any]:
     }
 
 
-def finish(session: TrainingSession, status: str, reason: str | None = None) -> None:
+def finish(session: TrainingSession, status: FinalStatus, reason: str | None = None) -> None:
     """Hand over the end of the training, once (from on_train_end or failure detection)."""
     if session.ended.is_set():
         return

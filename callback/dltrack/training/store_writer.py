@@ -39,7 +39,7 @@ def apply_row(store: Store, row: SpoolRow) -> int | None:
         mark_interrupted(store, row.model_key, row.training_id)
         return number
     if row.op == "epoch":
-        store.write_epoch(row.model_key, row.training_id, EpochRecord(**p))
+        store.write_epoch(row.model_key, row.training_id, EpochRecord.from_json(p))
     elif row.op in ("update", "end"):
         store.update_training(row.model_key, row.training_id, **p)
         if row.op == "end":
@@ -107,16 +107,7 @@ def spool_op(spool: Spool, session: TrainingSession, op: tuple[str, dict[str, An
     """Append one operation the training handed over to the spool, as a row to replay."""
     kind, body = op
     if kind == "epoch_end":
-        kind, body = (
-            "epoch",
-            {
-                "epoch": body["epoch"],
-                "logs": body["logs"],
-                "steps": body.get("steps"),
-                "started_at": body.get("started_at"),
-                "ended_at": body.get("ended_at"),
-            },
-        )
+        kind, body = "epoch", dict(EpochRecord.from_json(body).to_json())
     spool.append(session.model_key, session.training_id, kind, body)
 
 

@@ -21,6 +21,7 @@ from dltrack.wire import config
 from dltrack.wire.errors import DltrackError, DltrackWarning
 from dltrack.wire.keys import check_model_key, new_training_id
 from dltrack.wire.protocol import STOP, STOP_AFTER_EPOCH, Command, clean_logs
+from dltrack.wire.records import EpochRecord
 
 log = logging.getLogger("dltrack")
 
@@ -161,13 +162,9 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
             return
         latest = s.latest
         steps = latest.step if latest is not None and latest.epoch == epoch else None
-        record = {
-            "epoch": epoch,
-            "logs": clean_logs(logs),
-            "steps": steps,
-            "started_at": s.epoch_started_at,
-            "ended_at": time.time(),
-        }
+        record = EpochRecord(
+            epoch, clean_logs(logs), steps, s.epoch_started_at, time.time()
+        ).to_json()
         s.epochs.append(record)
         s.hand_over("epoch_end", record, store_op="epoch_end")
         # The training's own row says how far it got while it runs, not only at the end.

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dltrack.wire import protocol as p
-from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
+from dltrack.wire.records import (
+    LIVE_STATUSES,
+    EpochDict,
+    EpochRecord,
+    ModelRecord,
+    Status,
+    TrainingRecord,
+    ViewStatus,
+)
 
 # No live message for this long while "running": the viewer says it lost contact.
 LOST_AFTER_S = 6.0
@@ -29,13 +37,13 @@ MAX_COMMANDS = 20
 class TrainingView:
     training_id: str
     number: int | None = None
-    status: str = "running"
+    status: Status = "running"
     started_at: float | None = None
     ended_at: float | None = None
     last_seen: float | None = None  # the training's own clock (store or message ts)
     heard_at: float | None = None  # our clock, when a live message last arrived
     params: dict[str, Any] = field(default_factory=dict)
-    epochs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    epochs: dict[int, EpochDict] = field(default_factory=dict)
     final_logs: dict[str, float] = field(default_factory=dict)
     stop: dict[str, Any] | None = None
     reason: str | None = None
@@ -56,10 +64,6 @@ class MonitorState:
     commands: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _epoch_dict(record: EpochRecord) -> dict[str, Any]:
-    return record.to_json()
-
-
 def load_history(
     state: MonitorState,
     model: ModelRecord,
@@ -70,7 +74,7 @@ def load_history(
     views: dict[str, TrainingView] = {}
     for record in trainings:
         old = state.trainings.get(record.training_id, TrainingView(record.training_id))
-        stored = {e.epoch: _epoch_dict(e) for e in epochs.get(record.training_id, [])}
+        stored = {e.epoch: EpochRecord.to_json(e) for e in epochs.get(record.training_id, [])}
         live_final = old.status != "running" and old.heard_at is not None
         views[record.training_id] = replace(
             old,
@@ -167,13 +171,7 @@ def _rate(steps: int, elapsed: float) -> float | None:
 
 
 def _epoch_end(view: TrainingView, m: p.Message) -> TrainingView:
-    record = {
-        "epoch": m["epoch"],
-        "logs": m["logs"],
-        "steps": m.get("steps"),
-        "started_at": m.get("started_at"),
-        "ended_at": m.get("ended_at", m["ts"]),
-    }
+    record = EpochRecord.from_json({"ended_at": m["ts"], **m}).to_json()
     current = view.current if view.current and view.current["epoch"] != m["epoch"] else None
     return replace(view, epochs={**view.epochs, m["epoch"]: record}, current=current)
 
@@ -195,7 +193,7 @@ def _heartbeat(view: TrainingView, m: p.Message) -> TrainingView:
     epochs = dict(view.epochs)
     for record in snap.get("epochs") or []:
         if isinstance(record, dict) and isinstance(record.get("epoch"), int):
-            epochs.setdefault(record["epoch"], record)
+            epochs.setdefault(record["epoch"], EpochRecord.from_json(record).to_json())
     view = replace(
         view,
         number=snap.get("number") or view.number,
@@ -283,7 +281,7 @@ def with_error(state: MonitorState, error: str | None) -> MonitorState:
     return replace(state, error=error)
 
 
-def effective_status(view: TrainingView, now: float) -> str:
+def effective_status(view: TrainingView, now: float) -> ViewStatus:
     """The status to show: a running training that went quiet is `lost`, then `interrupted`."""
     if view.status != "running":
         return view.status
@@ -324,7 +322,7 @@ def to_snapshot(state: MonitorState, now: float) -> dict[str, Any]:
                 "stop": v.stop,
                 "reason": v.reason,
                 "epochs": epochs,
-                "current": v.current if status in ("running", "lost") else None,
+                "current": v.current if status in LIVE_STATUSES else None,
                 "batch_losses": list(v.batch_losses),
             }
         )

@@ -11,6 +11,7 @@ import sys
 from typing import Any, TextIO
 
 from dltrack.viewing import terminal_format as fmt
+from dltrack.wire.records import LIVE_STATUSES
 
 
 class TerminalView:
@@ -49,7 +50,7 @@ class TerminalView:
         conn = snap["connection"]
         self._print(f"{model.get('name', '?')}  ·  {conn['status']}  ·  {conn['broker']}")
         for training in reversed(snap["trainings"]):
-            if training["status"] not in ("running", "lost"):
+            if training["status"] not in LIVE_STATUSES:
                 self._print("  " + fmt.training_summary(training, snap["now"]))
                 self._statuses[training["training_id"]] = training["status"]
                 for record in training["epochs"]:

@@ -28,7 +28,14 @@ from dltrack.viewing import state as st
 from dltrack.wire import config
 from dltrack.wire.errors import BackendError, ConfigError, DltrackError, UnknownModelError
 from dltrack.wire.keys import check_model_key, check_name, check_training_id
-from dltrack.wire.protocol import HEARTBEAT, STOP, STOP_AFTER_EPOCH, Command, parse_update
+from dltrack.wire.protocol import (
+    HEARTBEAT,
+    STOP,
+    STOP_AFTER_EPOCH,
+    Command,
+    CommandKind,
+    parse_update,
+)
 from dltrack.wire.records import EpochRecord
 
 log = logging.getLogger("dltrack")
@@ -197,7 +204,7 @@ class Watcher:
         command id, whose fate shows in `snapshot()["commands"]`."""
         if training_id is not None:
             check_training_id(training_id)
-        kind = STOP_AFTER_EPOCH if after_epoch else STOP
+        kind: CommandKind = STOP_AFTER_EPOCH if after_epoch else STOP
         command = Command.new(kind, self.model_key, training_id, self.sender)
         self._update(lambda s: st.command_queued(s, command, time.time()))
         self._outbox.put(command)

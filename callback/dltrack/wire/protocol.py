@@ -12,9 +12,10 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal, cast, get_args
 
 from dltrack.wire.keys import is_model_key, is_training_id, new_training_id
+from dltrack.wire.records import FINAL_STATUSES
 
 VERSION = 1
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -25,27 +26,29 @@ MAX_INT = 2**53 - 1
 # never gets an infinity.
 MAX_TIME = 1e11
 
-TRAIN_BEGIN = "train_begin"
-EPOCH_BEGIN = "epoch_begin"
-PROGRESS = "progress"
-EPOCH_END = "epoch_end"
-TRAIN_END = "train_end"
-HEARTBEAT = "heartbeat"
-ACK = "ack"
-UPDATE_TYPES = frozenset({TRAIN_BEGIN, EPOCH_BEGIN, PROGRESS, EPOCH_END, TRAIN_END, HEARTBEAT, ACK})
+UpdateType = Literal[
+    "train_begin", "epoch_begin", "progress", "epoch_end", "train_end", "heartbeat", "ack"
+]
+TRAIN_BEGIN: Final = "train_begin"
+EPOCH_BEGIN: Final = "epoch_begin"
+PROGRESS: Final = "progress"
+EPOCH_END: Final = "epoch_end"
+TRAIN_END: Final = "train_end"
+HEARTBEAT: Final = "heartbeat"
+ACK: Final = "ack"
+UPDATE_TYPES: frozenset[str] = frozenset(get_args(UpdateType))
 
-STOP = "stop"
-STOP_AFTER_EPOCH = "stop_after_epoch"
-COMMAND_KINDS = frozenset({STOP, STOP_AFTER_EPOCH})
-ALL_TRAININGS = "all"
-
-FINAL_STATUSES = frozenset({"completed", "stopped", "failed"})
+CommandKind = Literal["stop", "stop_after_epoch"]
+STOP: Final = "stop"
+STOP_AFTER_EPOCH: Final = "stop_after_epoch"
+COMMAND_KINDS: frozenset[str] = frozenset(get_args(CommandKind))
+ALL_TRAININGS: Final = "all"
 
 Message = dict[str, Any]
 
 
 def make_update(
-    message_type: str, model_key: str, training_id: str, seq: int, **body: Any
+    message_type: UpdateType, model_key: str, training_id: str, seq: int, **body: Any
 ) -> Message:
     """Build an update message; `body` holds the type-specific fields."""
     return {
@@ -248,7 +251,7 @@ class Command:
     """A request from a viewer to a training. `target` is a training id or `ALL_TRAININGS`."""
 
     id: str
-    kind: str
+    kind: CommandKind
     model_key: str
     target: str
     sender: str
@@ -260,7 +263,7 @@ class Command:
     @classmethod
     def new(
         cls,
-        kind: str,
+        kind: CommandKind,
         model_key: str,
         target: str | None,
         sender: str,
@@ -331,7 +334,7 @@ def parse_command(raw: bytes | str) -> Command | None:
         return None
     return Command(
         id=msg["id"],
-        kind=msg["kind"],
+        kind=cast(CommandKind, msg["kind"]),
         model_key=msg["model_key"],
         target=str(target),
         sender=msg["sender"][:80],

@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, TypedDict, get_args
+
+# Where a training stands in the store. `running` until it ends; `interrupted` when its
+# process vanished without saying goodbye (a later training or viewer notices the silence).
+Status = Literal["running", "completed", "stopped", "failed", "interrupted"]
+# How a training can end by itself, as train_end says.
+FinalStatus = Literal["completed", "stopped", "failed"]
+FINAL_STATUSES: frozenset[str] = frozenset(get_args(FinalStatus))
+# What a viewer shows: the store's status, or `lost` while a running training is silent for a
+# while (not yet long enough to call it interrupted).
+ViewStatus = Literal[Status, "lost"]
+LIVE_STATUSES: frozenset[str] = frozenset({"running", "lost"})
+
+
+def as_status(value: object) -> Status:
+    """A status read back from a store; anything unknown reads as `running`, which the
+    silence rules then turn into `interrupted` (the safe reading of a half-written row)."""
+    statuses: tuple[Status, ...] = get_args(Status)
+    for status in statuses:
+        if value == status:
+            return status
+    return "running"
 
 
 @dataclass
@@ -22,7 +44,7 @@ class TrainingRecord:
     model_key: str
     training_id: str
     number: int
-    status: str
+    status: Status
     params: dict[str, Any] = field(default_factory=dict)
     started_at: float = 0.0
     ended_at: float | None = None
@@ -38,16 +60,46 @@ class TrainingRecord:
         return asdict(self)
 
 
-@dataclass
-class EpochRecord:
+class EpochDict(TypedDict):
+    """An epoch record as it travels: in epoch_end messages, heartbeats, the spool, the state."""
+
     epoch: int
     logs: dict[str, float]
-    steps: int | None = None
+    steps: int | None
+    started_at: float | None
+    ended_at: float | None
+
+
+@dataclass
+class EpochRecord:
+    """One finished epoch: the only place its shape is spelled out."""
+
+    epoch: int  # 0-based, as Keras counts
+    logs: dict[str, float]
+    steps: int | None = None  # batches the epoch ran, when known
     started_at: float | None = None
     ended_at: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_json(self) -> EpochDict:
+        return EpochDict(
+            epoch=self.epoch,
+            logs=self.logs,
+            steps=self.steps,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+        )
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> EpochRecord:
+        """From any mapping with the record's fields (a message, a document, a spool row);
+        other fields are left out."""
+        return cls(
+            epoch=int(data["epoch"]),
+            logs=dict(data.get("logs") or {}),
+            steps=data.get("steps"),
+            started_at=data.get("started_at"),
+            ended_at=data.get("ended_at"),
+        )
 
 
 # The fields of a TrainingRecord that `Store.update_training` may change.
