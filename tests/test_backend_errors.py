@@ -282,7 +282,8 @@ def test_firestore_without_any_credentials(no_google_credentials: None) -> None:
 
 @pytest.mark.slow
 def test_unreachable_firestore_fails_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dltrack.backends.firestore_store import CALL_TIMEOUT_S, RETRY_DEADLINE_S
+    from dltrack.wire.timing import FIRESTORE_CALL_TIMEOUT_S as CALL_TIMEOUT_S
+    from dltrack.wire.timing import FIRESTORE_RETRY_DEADLINE_S as RETRY_DEADLINE_S
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{closed_port()}")
     store = open_store("firestore://test-unreachable")

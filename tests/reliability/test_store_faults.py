@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from dltrack import Tracker, create_model
-from dltrack.backends.firestore_store import RETRY_DEADLINE_S
 from dltrack.training.spool import Spool, spool_path
 from dltrack.wire import config
+from dltrack.wire.timing import FIRESTORE_RETRY_DEADLINE_S as RETRY_DEADLINE_S
 from tests.helpers import pace_callback, run_cli, tiny_data, tiny_model, wait_until
 from tests.reliability.support import (
     DurableFirestore,

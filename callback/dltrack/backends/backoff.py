@@ -5,21 +5,11 @@ from __future__ import annotations
 import random
 import time
 
-# After a final error (credentials refused, no such vhost or host) retrying at the usual pace
-# only floods the server's log with refusals: the URL cannot change under a running process,
-# but the server side can (a user or vhost created late), so such errors are retried this
-# slowly instead of never.
-FINAL_RETRY_S = 60.0
-# The broker links (training and viewers) retry at least this often: live updates are worth
-# something only while live, so once the broker is back a training reappears within seconds
-# (viewers call it `lost` after 6 s of silence, and a stop sent meanwhile finds no listener).
-# The store keeps the default cap: its records wait in the spool, and each failed try of a
-# remote store costs seconds anyway.
-LIVE_RECONNECT_CAP_S = 5.0
+from dltrack.wire.timing import FINAL_RETRY_S, FIRST_RETRY_S, STORE_RECONNECT_CAP_S
 
 
 class Backoff:
-    def __init__(self, first: float = 0.5, cap: float = 15.0) -> None:
+    def __init__(self, first: float = FIRST_RETRY_S, cap: float = STORE_RECONNECT_CAP_S) -> None:
         self.first = first
         self.cap = cap
         self._delay = first

@@ -11,11 +11,12 @@ model, then commit "train_count = n, only if the model is unchanged since that r
 with "create the training" as one atomic batch; a concurrent writer makes it fail, and it is
 tried again. Creating the training document (never overwriting) makes it idempotent.
 
-Every call has a short deadline (`CALL_TIMEOUT_S`, retried for at most `RETRY_DEADLINE_S`), so
-a dead server costs seconds. Errors: `ConfigError` (final) for a malformed key or no credentials
-at all; `BackendError` for everything the server or the network says (unreachable, project or
-database missing, credentials refused). After a `BackendError`, open a new store: its gRPC
-channel starts without the backoff the old one accumulated.
+Every call has a short deadline (`FIRESTORE_CALL_TIMEOUT_S`, retried for at most
+`FIRESTORE_RETRY_DEADLINE_S`, both in wire/timing.py), so a dead server costs seconds. Errors:
+`ConfigError` (final) for a malformed key or no credentials at all; `BackendError` for
+everything the server or the network says (unreachable, project or database missing, credentials
+refused). After a `BackendError`, open a new store: its gRPC channel starts without the backoff
+the old one accumulated.
 
 Each instance has its own named firebase-admin App, so stores for several projects coexist.
 """
@@ -55,16 +56,15 @@ except ModuleNotFoundError as exc:  # not installed; any other ImportError is sh
 
 from dltrack.backends.firestore_credentials import firebase_credential
 from dltrack.backends.firestore_errors import server_error
+from dltrack.wire.timing import FIRESTORE_CALL_TIMEOUT_S, FIRESTORE_RETRY_DEADLINE_S
 
-CALL_TIMEOUT_S = 5.0
-RETRY_DEADLINE_S = 6.0
 NUMBERING_ATTEMPTS = 30
 DELETE_CHUNK = 400  # under Firestore's 500 writes per batch
 RETRY = api_retry.Retry(
     initial=0.2,
     maximum=2.0,
     multiplier=2.0,
-    timeout=RETRY_DEADLINE_S,
+    timeout=FIRESTORE_RETRY_DEADLINE_S,
     predicate=api_retry.if_exception_type(
         api_errors.ServiceUnavailable,
         api_errors.DeadlineExceeded,
@@ -72,7 +72,7 @@ RETRY = api_retry.Retry(
         api_errors.ResourceExhausted,
     ),
 )
-CALL = {"retry": RETRY, "timeout": CALL_TIMEOUT_S}
+CALL = {"retry": RETRY, "timeout": FIRESTORE_CALL_TIMEOUT_S}
 # A numbering batch that lost a race: the model changed since it was read, or the training
 # appeared meanwhile.
 _CONTENDED = (api_errors.FailedPrecondition, api_errors.AlreadyExists, api_errors.Aborted)

@@ -1,7 +1,7 @@
 """The embedded broker: updates and commands as rows of the local SQLite file, read by cursor.
 
 Fan-out comes for free: each feed keeps its own cursor, so every viewer sees every row. Rows
-older than `RETENTION_S` are pruned by publishers. A training announces that it listens for
+older than `LOCAL_RETENTION_S` are pruned by publishers. A training announces that it listens for
 commands by keeping a row in `listeners` fresh; `send_command` reports "nobody listening" when no
 fresh row matches, as the AMQP broker does with a mandatory publish.
 """
@@ -17,15 +17,13 @@ from dltrack.backends.broker import Broker, Feed
 from dltrack.backends.local_db import connect
 from dltrack.wire.errors import BackendError
 from dltrack.wire.protocol import ALL_TRAININGS, Command, Message, encode
-
-RETENTION_S = 300.0
-PRUNE_EVERY_S = 30.0
-# A listener row older than this is a training that died (SIGKILL leaves its row behind).
-# Below the viewers' LOST_AFTER_S (6 s), so a stop sent to a training that viewers already
-# show `lost` is reported undelivered, never taken for delivered.
-LISTENER_FRESH_S = 5.0
-LISTENER_REFRESH_S = 1.0
-POLL_INTERVAL_S = 0.02
+from dltrack.wire.timing import (
+    LOCAL_LISTENER_FRESH_S,
+    LOCAL_LISTENER_REFRESH_S,
+    LOCAL_POLL_INTERVAL_S,
+    LOCAL_PRUNE_EVERY_S,
+    LOCAL_RETENTION_S,
+)
 
 
 class _RowFeed(Feed):
@@ -55,7 +53,7 @@ class _RowFeed(Feed):
             if found or remaining <= 0 or self._woken.is_set():
                 self._woken.clear()
                 return found
-            self._woken.wait(min(POLL_INTERVAL_S, remaining))
+            self._woken.wait(min(LOCAL_POLL_INTERVAL_S, remaining))
 
     def wake(self) -> None:
         self._woken.set()
@@ -81,7 +79,7 @@ class _CommandFeed(_RowFeed):
 
     def before_read(self) -> None:
         now = time.time()
-        if now - self._seen_at >= LISTENER_REFRESH_S:
+        if now - self._seen_at >= LOCAL_LISTENER_REFRESH_S:
             self._broker._write(
                 "INSERT OR REPLACE INTO listeners (model_key, training_id, last_seen) "
                 "VALUES (?, ?, ?)",
@@ -118,12 +116,12 @@ class LocalBroker(Broker):
         return int(row[0])
 
     def _prune(self, now: float) -> None:
-        if now - self._pruned_at < PRUNE_EVERY_S:
+        if now - self._pruned_at < LOCAL_PRUNE_EVERY_S:
             return
         self._pruned_at = now
-        self._write("DELETE FROM updates WHERE ts < ?", (now - RETENTION_S,))
-        self._write("DELETE FROM commands WHERE ts < ?", (now - RETENTION_S,))
-        self._write("DELETE FROM listeners WHERE last_seen < ?", (now - RETENTION_S,))
+        self._write("DELETE FROM updates WHERE ts < ?", (now - LOCAL_RETENTION_S,))
+        self._write("DELETE FROM commands WHERE ts < ?", (now - LOCAL_RETENTION_S,))
+        self._write("DELETE FROM listeners WHERE last_seen < ?", (now - LOCAL_RETENTION_S,))
 
     def publish_update(self, message: Message) -> None:
         now = time.time()
@@ -145,13 +143,13 @@ class LocalBroker(Broker):
         if command.target == ALL_TRAININGS:
             rows = self._read(
                 "SELECT 1, '' FROM listeners WHERE model_key = ? AND last_seen > ?",
-                (command.model_key, now - LISTENER_FRESH_S),
+                (command.model_key, now - LOCAL_LISTENER_FRESH_S),
             )
         else:
             rows = self._read(
                 "SELECT 1, '' FROM listeners WHERE model_key = ? AND training_id = ? "
                 "AND last_seen > ?",
-                (command.model_key, command.target, now - LISTENER_FRESH_S),
+                (command.model_key, command.target, now - LOCAL_LISTENER_FRESH_S),
             )
         if not rows:
             return False

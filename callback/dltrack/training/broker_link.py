@@ -15,7 +15,7 @@ import types
 from typing import Any
 
 from dltrack.backends import open_broker
-from dltrack.backends.backoff import LIVE_RECONNECT_CAP_S, Backoff
+from dltrack.backends.backoff import Backoff
 from dltrack.backends.broker import Broker, Feed
 from dltrack.training.session import TrainingSession, finish
 from dltrack.wire.config import mask_url
@@ -31,20 +31,17 @@ from dltrack.wire.protocol import (
     make_update,
     parse_command,
 )
+from dltrack.wire.timing import (
+    COMMAND_MAX_AGE_S,
+    COMMAND_POLL_S,
+    HEARTBEAT_INTERVAL_S,
+    LIVE_RECONNECT_CAP_S,
+    LIVENESS_CHECK_S,
+    PROGRESS_INTERVAL_S,
+    PROGRESS_SLACK_S,
+)
 
 log = logging.getLogger("dltrack")
-
-PROGRESS_INTERVAL_S = 0.1  # ≤ ~10 progress messages per second per training
-# Progress is paced by the batches' own end times: a batch that ended at least an interval
-# (less this slack, for timer jitter) after the last one reported goes out at once. Pacing by
-# send times instead let the sends drift behind the batches: at ~10 batches/s each batch then
-# waited up to a whole interval (median 55 ms instead of ~10 ms on loopback; bench/latency.py).
-PROGRESS_SLACK_S = 0.01
-HEARTBEAT_INTERVAL_S = 1.0
-COMMAND_POLL_S = 0.02
-# A command sent this long before the training started is a replay of an old one.
-COMMAND_MAX_AGE_S = 30.0
-LIVENESS_CHECK_S = 1.0
 
 
 class BrokerLink:

@@ -22,13 +22,9 @@ from dltrack.training.spool import Spool, SpoolRow, spool_path
 from dltrack.wire.config import mask_url
 from dltrack.wire.errors import BackendError, ConfigError, DltrackError, UnknownModelError
 from dltrack.wire.records import EpochRecord
+from dltrack.wire.timing import INTERRUPTED_AFTER_S, LAST_SEEN_INTERVAL_S, STORE_RECONNECT_CAP_S
 
 log = logging.getLogger("dltrack")
-
-LAST_SEEN_INTERVAL_S = 10.0
-# A training still "running" in the store but silent this long is recorded as interrupted when
-# another training of the same model starts or ends (see docs/reliability.md).
-INTERRUPTED_AFTER_S = 120.0
 
 
 def apply_row(store: Store, row: SpoolRow) -> int | None:
@@ -139,7 +135,7 @@ class StoreWriter:
         self.session = session
         self.store: Store | None = None
         self.spool: Spool | None = None
-        self.backoff = Backoff()
+        self.backoff = Backoff(cap=STORE_RECONNECT_CAP_S)
         self.seen_at = time.monotonic()
         self.mine = 0  # rows of this session not yet written
 

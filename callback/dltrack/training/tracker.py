@@ -22,11 +22,11 @@ from dltrack.wire.errors import DltrackError, DltrackWarning
 from dltrack.wire.keys import check_model_key, new_training_id
 from dltrack.wire.protocol import STOP, STOP_AFTER_EPOCH, Command, clean_logs
 from dltrack.wire.records import EpochRecord
+from dltrack.wire.timing import BROKER_LINGER_S
 
 log = logging.getLogger("dltrack")
 
 # How long on_train_end waits for a broker thread that has no connection yet.
-BROKER_LINGER_S = 1.0
 
 
 class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no types

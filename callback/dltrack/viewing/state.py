@@ -22,13 +22,8 @@ from dltrack.wire.records import (
     TrainingRecord,
     ViewStatus,
 )
+from dltrack.wire.timing import INTERRUPTED_AFTER_S, LOST_AFTER_S, STORE_FRESH_S
 
-# No live message for this long while "running": the viewer says it lost contact.
-LOST_AFTER_S = 6.0
-# Store-only knowledge (no live message yet): last_seen is refreshed every 10 s by the training.
-STORE_FRESH_S = 25.0
-# Silent this long: the training is taken for interrupted (killed, kernel died).
-INTERRUPTED_AFTER_S = 120.0
 MAX_BATCH_LOSSES = 200
 MAX_COMMANDS = 20
 

@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from dltrack.backends import open_broker, open_store
-from dltrack.backends.backoff import LIVE_RECONNECT_CAP_S, Backoff
+from dltrack.backends.backoff import Backoff
 from dltrack.backends.broker import Broker, Feed
 from dltrack.backends.store import Store
 from dltrack.viewing import state as st
@@ -37,16 +37,18 @@ from dltrack.wire.protocol import (
     parse_update,
 )
 from dltrack.wire.records import EpochRecord
+from dltrack.wire.timing import (
+    FIRST_CONNECT_TIMEOUT_S,
+    LISTENER_RATE,
+    LIVE_RECONNECT_CAP_S,
+    REFRESH_S,
+    STORE_RECONNECT_CAP_S,
+    VIEWER_POLL_S,
+)
 
 log = logging.getLogger("dltrack")
 
 Listener = Callable[[dict[str, Any]], None]
-REFRESH_S = 5.0
-POLL_S = 0.05
-FIRST_CONNECT_TIMEOUT_S = 20.0
-# At exactly the Tracker's ~10 messages/s (plus epoch events) the bucket ran dry and every call
-# waited for it: p50 ~25-55 ms instead of ~15 at 10 and 1000 batches/s (bench/latency.py).
-LISTENER_RATE = 12.0
 
 
 class ListenerRate:
@@ -269,7 +271,7 @@ class Watcher:
 
     def _store_loop(self) -> None:
         store: Store | None = None
-        backoff = Backoff()
+        backoff = Backoff(cap=STORE_RECONNECT_CAP_S)
         next_refresh = time.monotonic()
         while not self._closing.is_set():
             try:
@@ -312,7 +314,7 @@ class Watcher:
             # A change waiting for the rate limit is passed on the moment the limit allows, not
             # when a full poll ends: waiting out whole polls let each call drift up to an
             # interval behind the updates (bench/pacing.py, before and after).
-            wait = POLL_S
+            wait = VIEWER_POLL_S
             if self._news_version > notified_version:
                 wait = min(wait, limit.wait(time.monotonic()))
             try:
@@ -320,7 +322,7 @@ class Watcher:
                     self._receive(feed, wait)
                     self._send_commands(broker)
                 else:
-                    time.sleep(POLL_S)
+                    time.sleep(VIEWER_POLL_S)
             except BackendError as exc:
                 log.debug("broker connection lost: %s", exc)
                 self._feed = None
