@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
 
@@ -22,7 +22,10 @@ DLTRACK = Path(sys.executable).with_name("dltrack")
 
 
 def wait_until(
-    predicate: Callable[[], T], timeout: float, what: str = "the condition", interval: float = 0.05
+    predicate: Callable[[], T | Literal[False] | None],
+    timeout: float,
+    what: str = "the condition",
+    interval: float = 0.05,
 ) -> T:
     """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -104,7 +107,8 @@ def trainings(model_key: str) -> list[Any]:
         store.close()
 
 
-def epochs(model_key: str, training_id: str) -> list[Any]:
+def epochs(model_key: str, training_id: str | None) -> list[Any]:
+    assert training_id is not None, "the Tracker has not started"
     store = local_store()
     try:
         return store.list_epochs(model_key, training_id)
@@ -212,7 +216,9 @@ class JsonViewer:
         with self._lock:
             return self.snapshots[-1][1] if self.snapshots else None
 
-    def training(self, snap: dict[str, Any], training_id: str) -> dict[str, Any] | None:
+    def training(self, snap: dict[str, Any] | None, training_id: str) -> dict[str, Any] | None:
+        if snap is None:
+            return None
         return next((t for t in snap["trainings"] if t["training_id"] == training_id), None)
 
     def epochs_seen(self, training_id: str) -> set[int]:

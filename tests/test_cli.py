@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -422,15 +423,14 @@ def test_stop_after_epoch_across_processes(model_key: str, children: list[Any]) 
 def test_two_trainings_of_one_key_are_told_apart(model_key: str, children: list[Any]) -> None:
     procs = [start_training(model_key, epochs=60, step_delay=0.03) for _ in range(2)]
     children.extend(procs)
-    for number in (1, 2):
-        wait_until(
-            lambda n=number: (
-                any(p.poll() is not None for p in procs)
-                or any(t.number == n and t.status == "running" for t in trainings(model_key))
-            ),
-            90,
-            f"training #{number} to run",
+
+    def running_or_exited(number: int) -> bool:
+        return any(p.poll() is not None for p in procs) or any(
+            t.number == number and t.status == "running" for t in trainings(model_key)
         )
+
+    for number in (1, 2):
+        wait_until(partial(running_or_exited, number), 90, f"training #{number} to run")
     assert all(p.poll() is None for p in procs), [p.communicate()[1] for p in procs]
     one, two = trainings(model_key)
     assert one.training_id != two.training_id

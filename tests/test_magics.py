@@ -212,8 +212,10 @@ def test_monitor_follows_a_training(monitor: Any, model_key: str) -> None:
     assert done["epochs_done"] == 3
     # A finished training's epochs travel in `history`, not in `state`.
     assert done["epochs"] is None
-    wait_until(lambda: tracker.training_id in monitor.history, 10, "the history trait")
-    assert [e["logs"] for e in monitor.history[tracker.training_id]] == [
+    training_id = tracker.training_id
+    assert training_id is not None
+    wait_until(lambda: training_id in monitor.history, 10, "the history trait")
+    assert [e["logs"] for e in monitor.history[training_id]] == [
         {k: v[i] for k, v in history.history.items()} for i in range(3)
     ]
     json.dumps(monitor.get_state())  # what the notebook saves is plain JSON

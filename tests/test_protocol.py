@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -28,7 +28,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
 
 
 def update(kind: str, **overrides: Any) -> dict[str, Any]:
-    message = p.make_update(kind, KEY, TID, 7, **VALID_BODIES[kind])
+    message = p.make_update(cast(p.UpdateType, kind), KEY, TID, 7, **VALID_BODIES[kind])
     message.update(overrides)
     return message
 
@@ -232,7 +232,7 @@ def test_clean_logs_keeps_finite_floats_only() -> None:
 
 @pytest.mark.parametrize("kind", [p.STOP, p.STOP_AFTER_EPOCH])
 @pytest.mark.parametrize("target", [None, TID])
-def test_command_round_trips(kind: str, target: str | None) -> None:
+def test_command_round_trips(kind: p.CommandKind, target: str | None) -> None:
     command = p.Command.new(kind, KEY, target, "ana@laptop (test)")
     parsed = p.parse_command(p.encode(command.to_message()))
     assert parsed == command

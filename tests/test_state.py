@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from dltrack.viewing import state as st
 from dltrack.wire import protocol as p
+from dltrack.wire import timing
 from dltrack.wire.keys import new_model_key, new_training_id
-from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
+from dltrack.wire.records import FINAL_STATUSES, EpochRecord, ModelRecord, Status, TrainingRecord
 
 KEY = new_model_key()
 T0 = 1_000_000.0
@@ -30,7 +32,11 @@ class Feed:
         self.seq += 1
         self.ts += 0.5
         message = p.make_update(
-            kind, self.model_key, self.training_id, self.seq if seq is None else seq, **body
+            cast(p.UpdateType, kind),
+            self.model_key,
+            self.training_id,
+            self.seq if seq is None else seq,
+            **body,
         )
         message["ts"] = self.ts
         return message
@@ -202,7 +208,7 @@ def test_a_heartbeat_that_only_says_alive_is_told_apart_from_news() -> None:
     )
     assert not st.only_liveness_changed(again, numbered, f.training_id)
     # Heard of again after long enough to be shown lost: that it is back is news.
-    later = T0 + 2 + st.LOST_AFTER_S + 1
+    later = T0 + 2 + timing.LOST_AFTER_S + 1
     back = fold(again, f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot()), now=later)
     assert not st.only_liveness_changed(again, back, f.training_id)
 
@@ -314,11 +320,11 @@ def test_live_training_goes_lost_then_interrupted() -> None:
         f.msg(p.PROGRESS, epoch=0, step=1, steps=10, logs={}),
         now=heard,
     )
-    assert only(s, heard + st.LOST_AFTER_S - 0.5)["status"] == "running"
-    lost = only(s, heard + st.LOST_AFTER_S + 0.5)
+    assert only(s, heard + timing.LOST_AFTER_S - 0.5)["status"] == "running"
+    lost = only(s, heard + timing.LOST_AFTER_S + 0.5)
     assert lost["status"] == "lost"
     assert lost["current"] is not None  # still shows where it was
-    gone = only(s, heard + st.INTERRUPTED_AFTER_S + 1)
+    gone = only(s, heard + timing.INTERRUPTED_AFTER_S + 1)
     assert gone["status"] == "interrupted"
     assert gone["current"] is None
     # A message brings it back.
@@ -326,7 +332,9 @@ def test_live_training_goes_lost_then_interrupted() -> None:
     assert only(s, heard + 200)["status"] == "running"
 
 
-def record(training_id: str, number: int, status: str = "running", **fields: Any) -> TrainingRecord:
+def record(
+    training_id: str, number: int, status: Status = "running", **fields: Any
+) -> TrainingRecord:
     return TrainingRecord(KEY, training_id, number, status, params=PARAMS, **fields)
 
 
@@ -341,9 +349,9 @@ def test_store_only_training_ages_by_last_seen() -> None:
         [record(tid, 1, started_at=T0 - 50, last_seen=T0)],
         {},
     )
-    assert only(s, T0 + st.STORE_FRESH_S - 1)["status"] == "running"
-    assert only(s, T0 + st.STORE_FRESH_S + 1)["status"] == "lost"
-    assert only(s, T0 + st.INTERRUPTED_AFTER_S + 1)["status"] == "interrupted"
+    assert only(s, T0 + timing.STORE_FRESH_S - 1)["status"] == "running"
+    assert only(s, T0 + timing.STORE_FRESH_S + 1)["status"] == "lost"
+    assert only(s, T0 + timing.INTERRUPTED_AFTER_S + 1)["status"] == "interrupted"
 
 
 def test_history_from_the_store() -> None:
@@ -444,7 +452,7 @@ SNAPSHOT_FIELDS = [*heartbeat_snapshot(), "extra"]
 @hs.composite
 def hostile_messages(draw: hs.DrawFn, feed: Feed) -> dict[str, Any]:
     kind = draw(hs.sampled_from(sorted(p.UPDATE_TYPES - {p.ACK})))
-    body: dict[str, Any] = {
+    bodies: dict[str, dict[str, Any]] = {
         p.TRAIN_BEGIN: {"params": draw(hs.dictionaries(hs.text(max_size=8), junk, max_size=3))},
         p.EPOCH_BEGIN: {"epoch": draw(hs.integers(0, 3))},
         p.PROGRESS: {
@@ -454,14 +462,15 @@ def hostile_messages(draw: hs.DrawFn, feed: Feed) -> dict[str, Any]:
             "logs": {"loss": 0.5},
         },
         p.EPOCH_END: {"epoch": draw(hs.integers(0, 3)), "logs": {}},
-        p.TRAIN_END: {"status": draw(hs.sampled_from(sorted(p.FINAL_STATUSES)))},
+        p.TRAIN_END: {"status": draw(hs.sampled_from(sorted(FINAL_STATUSES)))},
         p.HEARTBEAT: {
             "snapshot": {
                 **heartbeat_snapshot(),
                 **draw(hs.dictionaries(hs.sampled_from(SNAPSHOT_FIELDS), junk, max_size=4)),
             }
         },
-    }[kind]
+    }
+    body = bodies[kind]
     extra = draw(
         hs.dictionaries(
             hs.sampled_from(
@@ -498,12 +507,11 @@ def test_any_parsable_sequence_reduces_and_renders(data: hs.DataObject) -> None:
             fmt.training_summary(t, T0)
 
 
-class _Sink:
+class _Sink(io.StringIO):
+    """A terminal that forgets what it is shown."""
+
     def write(self, text: str) -> int:
         return len(text)
-
-    def flush(self) -> None:
-        pass
 
     def isatty(self) -> bool:
         return True

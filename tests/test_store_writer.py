@@ -12,6 +12,7 @@ from dltrack.backends.local_store import LocalStore
 from dltrack.training import store_writer
 from dltrack.training.spool import Spool
 from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.timing import INTERRUPTED_AFTER_S
 
 
 @pytest.fixture
@@ -65,7 +66,8 @@ def test_replaying_twice_changes_nothing(store: LocalStore, tmp_path: Path) -> N
     (t,) = store.list_trainings(key)
     assert t.number == 1
     assert len(store.list_epochs(key, tid)) == 2
-    assert store.get_model(key).train_count == 1
+    model = store.get_model(key)
+    assert model is not None and model.train_count == 1
 
 
 def test_rows_of_an_unknown_model_are_dropped(store: LocalStore, spool: Spool) -> None:
@@ -86,7 +88,7 @@ def test_rows_of_an_unknown_model_are_dropped(store: LocalStore, spool: Spool) -
 def test_a_new_training_marks_silent_ones_interrupted(store: LocalStore, spool: Spool) -> None:
     key = store.create_model("m").key
     silent, fresh, new = new_training_id(), new_training_id(), new_training_id()
-    long_ago = time.time() - store_writer.INTERRUPTED_AFTER_S - 60
+    long_ago = time.time() - INTERRUPTED_AFTER_S - 60
     store.start_training(key, silent, {}, long_ago)
     store.start_training(key, fresh, {}, long_ago)
     store.update_training(key, fresh, last_seen=time.time())  # still alive
@@ -94,4 +96,5 @@ def test_a_new_training_marks_silent_ones_interrupted(store: LocalStore, spool: 
     store_writer.replay(spool, store)
     status = {t.training_id: t.status for t in store.list_trainings(key)}
     assert status == {silent: "interrupted", fresh: "running", new: "running"}
-    assert store.get_training(key, silent).reason == "no sign of life from the training"
+    training = store.get_training(key, silent)
+    assert training is not None and training.reason == "no sign of life from the training"

@@ -32,8 +32,9 @@ def dltrack_messages(caught: list[warnings.WarningMessage]) -> list[str]:
     return [str(w.message) for w in caught if issubclass(w.category, DltrackWarning)]
 
 
-def stored_logs(model_key: str, training_id: str) -> dict[str, list[float]]:
+def stored_logs(model_key: str, training_id: str | None) -> dict[str, list[float]]:
     """The store's epochs in the shape of `History.history`."""
+    assert training_id is not None, "the Tracker has not started"
     out: dict[str, list[float]] = {}
     for record in epochs(model_key, training_id):
         for name, value in record.logs.items():

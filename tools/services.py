@@ -94,12 +94,16 @@ def _read_method(sock: socket.socket) -> tuple[int, int, bytes]:
     return int.from_bytes(body[0:2], "big"), int.from_bytes(body[2:4], "big"), body[4:size]
 
 
+def short(s: bytes) -> bytes:
+    """An AMQP short string."""
+    return bytes([len(s)]) + s
+
+
 def amqp_answers(port: int, host: str = "127.0.0.1", timeout: float = 3.0) -> bool:
     """True when an AMQP 0-9-1 server on host:port accepts guest/guest on vhost "/".
 
     A hand-written handshake (Start-Ok, Tune-Ok, Open) because pika may not be installed yet.
     """
-    short = lambda s: bytes([len(s)]) + s  # noqa: E731 - AMQP short string
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.sendall(b"AMQP\x00\x00\x09\x01")
@@ -495,7 +499,7 @@ def main(argv: list[str]) -> int:
         with locked_state() as state:
             for name in ("rabbitmq", "firestore"):
                 info = state.get(name)
-                up = bool(info) and answering(name, info)
+                up = info is not None and answering(name, info)
                 where = service_env({name: info}) if info else {}
                 shown = next(iter(where.values()), "-")
                 print(f"{name:10} {'up' if up else 'down':5} {shown}")

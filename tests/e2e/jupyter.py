@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import nbformat
 from ipykernel.kernelspec import get_kernel_dict
@@ -56,7 +56,7 @@ class JupyterServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self._log = None
+        self._log: BinaryIO | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     # -- life -------------------------------------------------------------------------------

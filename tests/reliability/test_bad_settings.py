@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from dltrack import Tracker, create_model
-from dltrack.training.tracker import BROKER_LINGER_S
+from dltrack.wire.timing import BROKER_LINGER_S
 from tests.reliability.support import (
     Run,
     assert_every_epoch_once,

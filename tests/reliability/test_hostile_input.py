@@ -411,7 +411,8 @@ def test_html_in_names_stays_verbatim_text(amqp_url: str, firestore_url: str) ->
 
     store = open_store(firestore_url)
     try:
-        assert store.get_model(key).name == MODEL_NAME
+        model = store.get_model(key)
+        assert model is not None and model.name == MODEL_NAME
         (training,) = store.list_trainings(key)
         assert METRIC in training.final_logs
     finally:

@@ -113,6 +113,7 @@ def test_sigkill_mid_epoch(backends: str, monkeypatch: pytest.MonkeyPatch) -> No
         if (epoch, batch) != (2, 0):
             return
         session = nxt._session
+        assert session is not None
         wait_until(lambda: session.number is not None, 30, "the next training's start stored")
         at_start["status"] = stored_training(settings.store_url, key, training_id).status
         monkeypatch.setattr(store_writer, "INTERRUPTED_AFTER_S", 0.0)

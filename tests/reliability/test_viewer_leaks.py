@@ -29,6 +29,12 @@ from tests.servers import PrivateRabbitMQ
 pytestmark = [pytest.mark.amqp, pytest.mark.firestore, pytest.mark.slow]
 
 
+def stop_once_done(tracker: Tracker, done: threading.Event, epoch: int) -> None:
+    """Once the test has seen what it needs, end the training after the first epoch."""
+    if done.is_set():
+        tracker.model.stop_training = epoch > 0
+
+
 def queue_details(rabbit: PrivateRabbitMQ) -> dict[str, dict[str, str]]:
     return list_queues(rabbit, "exclusive", "auto_delete", "arguments")
 
@@ -52,9 +58,7 @@ def test_killed_viewer_and_closed_widget_leave_no_queue(
                 epochs=10_000,
                 steps=20,
                 step_delay=0.005,
-                on_batch=lambda e, b: (
-                    done.is_set() and setattr(tracker.model, "stop_training", e > 0)
-                ),
+                on_batch=lambda e, b: stop_once_done(tracker, done, e),
             )
         result["warnings"] = dltrack_warnings(caught)
 

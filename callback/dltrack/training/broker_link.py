@@ -9,17 +9,15 @@ this thread at all; the store thread keeps them.
 from __future__ import annotations
 
 import logging
-import sys
 import time
-import types
 from typing import Any
 
 from dltrack.backends import open_broker
-from dltrack.backends.backoff import Backoff
-from dltrack.backends.broker import Broker, Feed
+from dltrack.backends.reconnect import BrokerLine, Reconnecting
+from dltrack.training.fit_frame import FitFrame
 from dltrack.training.session import TrainingSession, finish
 from dltrack.wire.config import mask_url
-from dltrack.wire.errors import BackendError, ConfigError, DltrackError
+from dltrack.wire.errors import BackendError, DltrackError
 from dltrack.wire.protocol import (
     ACK,
     HEARTBEAT,
@@ -45,16 +43,14 @@ log = logging.getLogger("dltrack")
 
 
 class BrokerLink:
-    def __init__(
-        self,
-        session: TrainingSession,
-        fit_frame: types.FrameType | None,
-        training_thread_id: int | None,
-    ) -> None:
+    def __init__(self, session: TrainingSession, fit: FitFrame) -> None:
         self.session = session
-        self.broker: Broker | None = None
-        self.commands: Feed | None = None
-        self.backoff = Backoff(cap=LIVE_RECONNECT_CAP_S)
+        self.line = Reconnecting(
+            self._open_line,
+            cap=LIVE_RECONNECT_CAP_S,
+            on_failure=self._on_failure,
+            on_recovered=lambda: log.info("dltrack: reconnected to the broker"),
+        )
         self.seq = 0
         self.sent_progress: tuple[int, int] | None = None
         self.sent_batch_at = 0.0  # Progress.at of the batch last reported
@@ -63,58 +59,41 @@ class BrokerLink:
         self.liveness_at = 0.0
         self.seen_commands: set[str] = set()
         self.ignored_commands = 0
-        self._fit_frame = fit_frame
-        self._training_thread_id = training_thread_id
+        self._fit = fit
 
     # -- connection -------------------------------------------------------------------------
 
-    def _connect(self) -> None:
+    def _open_line(self) -> BrokerLine:
         s = self.session
-        try:
-            self.broker = open_broker(s.settings.broker_url)
-            self.commands = self.broker.listen_commands(s.model_key, s.training_id)
-        except Exception as exc:  # an unforeseen error must not end live updates for good
-            if not isinstance(exc, DltrackError):
-                log.debug("unexpected error connecting to the broker", exc_info=True)
-                exc = BackendError(f"unexpected {type(exc).__name__}")
-            self._disconnect()
-            delay = self.backoff.failed(final=isinstance(exc, ConfigError))
-            s.notice(
-                "broker",
-                f"dltrack: live updates paused, broker {mask_url(s.settings.broker_url)} "
-                f"unavailable ({exc}); retrying in the background, training continues",
-            )
-            log.debug("broker connect failed, retry in %.1fs: %s", delay, exc)
-            return
-        if self.backoff.next_at:
-            log.info("dltrack: reconnected to the broker")
-        self.backoff.succeeded()
-        self.session.broker_connected = True
+        line = BrokerLine(
+            open_broker(s.settings.broker_url),
+            lambda broker: broker.listen_commands(s.model_key, s.training_id),
+        )
+        self.line.succeeded()  # nothing to wait for: listening went through the server
+        s.broker_connected = True
         self.heartbeat_at = 0.0  # announce the full state straight away
+        return line
 
-    def _disconnect(self) -> None:
-        for closer in (self.commands, self.broker):
-            if closer is not None:
-                try:
-                    closer.close()
-                except Exception:  # the connection is already broken
-                    log.debug("closing a broken broker connection", exc_info=True)
-        self.broker = None
-        self.commands = None
-        self.session.broker_connected = False
+    def _on_failure(self, exc: DltrackError, delay: float) -> None:
+        s = self.session
+        s.broker_connected = False
+        s.notice(
+            "broker",
+            f"dltrack: live updates paused, broker {mask_url(s.settings.broker_url)} "
+            f"unavailable ({exc}); retrying in the background, training continues",
+        )
 
     def _publish(self, message_type: UpdateType, **body: Any) -> None:
-        if self.broker is None:
+        line = self.line.connection
+        if line is None:
             return
         s = self.session
         self.seq += 1
         message = make_update(message_type, s.model_key, s.training_id, self.seq, **body)
         try:
-            self.broker.publish_update(message)
+            line.broker.publish_update(message)
         except BackendError as exc:
-            log.debug("publish failed: %s", exc)
-            self._disconnect()
-            self.backoff.failed()
+            self.line.failed(exc)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -122,8 +101,7 @@ class BrokerLink:
         s = self.session
         try:
             while not s.abandoned.is_set():
-                if self.broker is None and self.backoff.ready():
-                    self._connect()
+                self.line.get()
                 done = self._drain_events()
                 now = time.monotonic()
                 self._publish_progress(now)
@@ -142,7 +120,8 @@ class BrokerLink:
         except Exception:  # this thread must never take the training down
             log.exception("dltrack broker thread failed; live updates stop")
         finally:
-            self._disconnect()
+            self.line.close()
+            s.broker_connected = False
 
     def _drain_events(self) -> bool:
         """Publish the queued events; True once train_end has gone out (or cannot)."""
@@ -173,16 +152,15 @@ class BrokerLink:
         )
 
     def _poll_commands(self) -> None:
-        if self.commands is None:
+        line = self.line.connection
+        if line is None:
             self.session.wake.wait(COMMAND_POLL_S)
             self.session.wake.clear()
             return
         try:
-            raw_commands = self.commands.poll(COMMAND_POLL_S)
+            raw_commands = line.feed.poll(COMMAND_POLL_S)
         except BackendError as exc:
-            log.debug("command poll failed: %s", exc)
-            self._disconnect()
-            self.backoff.failed()
+            self.line.failed(exc)
             return
         for raw in raw_commands:
             try:
@@ -218,13 +196,5 @@ class BrokerLink:
         )
 
     def _check_fit_alive(self) -> None:
-        """Detect fit() leaving through an exception (Keras calls no hook then)."""
-        if self._fit_frame is None or self.session.ended.is_set():
-            return
-        frame = sys._current_frames().get(self._training_thread_id or -1)
-        while frame is not None:
-            if frame is self._fit_frame:
-                return
-            frame = frame.f_back
-        self._fit_frame = None
-        finish(self.session, "failed", "an exception escaped fit()")
+        if not self.session.ended.is_set() and self._fit.left():
+            finish(self.session, "failed", "an exception escaped fit()")

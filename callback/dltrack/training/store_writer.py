@@ -15,12 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from dltrack.backends import open_store
-from dltrack.backends.backoff import Backoff
+from dltrack.backends.reconnect import Reconnecting
 from dltrack.backends.store import Store
 from dltrack.training.session import TrainingSession
 from dltrack.training.spool import Spool, SpoolRow, spool_path
 from dltrack.wire.config import mask_url
-from dltrack.wire.errors import BackendError, ConfigError, DltrackError, UnknownModelError
+from dltrack.wire.errors import BackendError, DltrackError, UnknownModelError
 from dltrack.wire.records import EpochRecord
 from dltrack.wire.timing import INTERRUPTED_AFTER_S, LAST_SEEN_INTERVAL_S, STORE_RECONNECT_CAP_S
 
@@ -133,9 +133,13 @@ def keep_leftovers(session: TrainingSession) -> int:
 class StoreWriter:
     def __init__(self, session: TrainingSession) -> None:
         self.session = session
-        self.store: Store | None = None
+        self.store: Reconnecting[Store] = Reconnecting(
+            lambda: open_store(session.settings.store_url),
+            cap=STORE_RECONNECT_CAP_S,
+            on_failure=self._on_failure,
+            on_recovered=lambda: log.info("dltrack: the store is back; spooled records written"),
+        )
         self.spool: Spool | None = None
-        self.backoff = Backoff(cap=STORE_RECONNECT_CAP_S)
         self.seen_at = time.monotonic()
         self.mine = 0  # rows of this session not yet written
 
@@ -167,8 +171,7 @@ class StoreWriter:
         except Exception:  # this thread must never take the training down
             log.exception("dltrack store thread failed; epoch records stop")
         finally:
-            if self.store is not None:
-                self.store.close()
+            self.store.close()
             if self.spool is not None:
                 self.spool.close()
 
@@ -194,25 +197,17 @@ class StoreWriter:
 
     def _flush(self) -> None:
         assert self.spool is not None
-        s = self.session
-        if self.store is None:
-            if not self.backoff.ready():
-                return
-            try:
-                self.store = open_store(s.settings.store_url)
-            except DltrackError as exc:
-                self._failed(exc)
-                return
+        store = self.store.get()
+        if store is None:
+            return
         try:
-            replay(self.spool, self.store, self._on_start, on_unknown=self._on_unknown)
+            replay(self.spool, store, self._on_start, on_unknown=self._on_unknown)
         except BackendError as exc:
-            self._failed(exc)
+            self.store.failed(exc)
             return
         finally:
             self.mine = self._count_mine()
-        if self.backoff.next_at:
-            log.info("dltrack: the store is back; spooled records written")
-        self.backoff.succeeded()
+        self.store.succeeded()
 
     def _on_unknown(self, model_key: str) -> None:
         s = self.session
@@ -226,15 +221,8 @@ class StoreWriter:
         assert self.spool is not None
         return self.spool.count(self.session.training_id)
 
-    def _failed(self, exc: DltrackError) -> None:
+    def _on_failure(self, exc: DltrackError, delay: float) -> None:
         s = self.session
-        if self.store is not None:
-            try:
-                self.store.close()
-            except Exception:  # the connection is already broken
-                log.debug("closing a broken store", exc_info=True)
-        self.store = None
-        self.backoff.failed(final=isinstance(exc, ConfigError))
         s.notice(
             "store",
             f"dltrack: store {mask_url(s.settings.store_url)} unavailable ({exc}); "
@@ -245,8 +233,9 @@ class StoreWriter:
         """Refresh last_seen now and then, so a silent training can be told apart."""
         s = self.session
         now = time.monotonic()
+        store = self.store.connection
         if (
-            self.store is None
+            store is None
             or s.number is None
             or s.ended.is_set()
             or now - self.seen_at < LAST_SEEN_INTERVAL_S
@@ -254,6 +243,6 @@ class StoreWriter:
             return
         self.seen_at = now
         try:
-            self.store.update_training(s.model_key, s.training_id, last_seen=time.time())
+            store.update_training(s.model_key, s.training_id, last_seen=time.time())
         except BackendError as exc:
-            self._failed(exc)
+            self.store.failed(exc)

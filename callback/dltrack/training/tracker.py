@@ -14,6 +14,7 @@ from typing import Any
 import keras
 
 from dltrack.training.broker_link import BrokerLink
+from dltrack.training.fit_frame import FitFrame
 from dltrack.training.params import describe_training
 from dltrack.training.session import Progress, StopInfo, TrainingSession, finish
 from dltrack.training.store_writer import StoreWriter, keep_leftovers
@@ -122,7 +123,7 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         self._session = session
         session.hand_over("train_begin", {"params": params})
         session.store_ops.put(("start", {"params": params, "started_at": session.started_at}))
-        link = BrokerLink(session, _find_fit_frame(), threading.get_ident())
+        link = BrokerLink(session, FitFrame.find())
         writer = StoreWriter(session)
         self._threads = [
             threading.Thread(target=link.run, name="dltrack-broker", daemon=True),
@@ -262,13 +263,3 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
             warnings.warn(message, DltrackWarning, stacklevel=3)
         except Exception:  # noqa: BLE001 - a warnings filter set to 'error' must not break fit()
             log.warning(message)
-
-
-def _find_fit_frame() -> types.FrameType | None:
-    """The frame of Keras' fit() that called us, to notice when it exits by an exception."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "fit" and "keras" in frame.f_code.co_filename:
-            return frame
-        frame = frame.f_back  # type: ignore[assignment]
-    return None

@@ -21,8 +21,8 @@ from functools import partial
 from typing import Any
 
 from dltrack.backends import open_broker, open_store
-from dltrack.backends.backoff import Backoff
 from dltrack.backends.broker import Broker, Feed
+from dltrack.backends.reconnect import BrokerLine, Reconnecting
 from dltrack.backends.store import Store
 from dltrack.viewing import state as st
 from dltrack.wire import config
@@ -187,7 +187,7 @@ class Watcher:
             return st.to_snapshot(self._state, time.time())
 
     def wait_for(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float
+        self, predicate: Callable[[dict[str, Any]], object], timeout: float
     ) -> dict[str, Any] | None:
         """Block until `predicate(snapshot)` holds; the snapshot, or None on timeout."""
         deadline = time.monotonic() + timeout
@@ -270,8 +270,9 @@ class Watcher:
     # -- threads ----------------------------------------------------------------------------
 
     def _store_loop(self) -> None:
-        store: Store | None = None
-        backoff = Backoff(cap=STORE_RECONNECT_CAP_S)
+        store: Reconnecting[Store] = Reconnecting(
+            lambda: open_store(self.settings.store_url), cap=STORE_RECONNECT_CAP_S
+        )
         next_refresh = time.monotonic()
         while not self._closing.is_set():
             try:
@@ -280,37 +281,32 @@ class Watcher:
                 job = None
             if self._closing.is_set():
                 break
+            connection = store.get()
+            if connection is None:
+                continue
             try:
-                if store is None:
-                    if not backoff.ready():
-                        continue
-                    store = open_store(self.settings.store_url)
                 if job is not None:
-                    job(store)
-                self._refresh(store)
-                backoff.succeeded()
+                    job(connection)
+                self._refresh(connection)
+                store.succeeded()
             except UnknownModelError as exc:
                 self._update(partial(st.with_error, error=str(exc)))
             except DltrackError as exc:
-                log.debug("store refresh failed: %s", exc)
-                self._close_quietly(store)
-                store = None
-                backoff.failed(final=isinstance(exc, ConfigError))
+                store.failed(exc)
             except Exception:  # keep following the live feed regardless
                 log.exception("dltrack: store refresh failed")
             next_refresh = time.monotonic() + REFRESH_S
-        self._close_quietly(store)
+        store.close()
 
     def _live_loop(self) -> None:
-        broker: Broker | None = None
-        feed: Feed | None = None
-        backoff = Backoff(cap=LIVE_RECONNECT_CAP_S)
+        live: Reconnecting[BrokerLine] = Reconnecting(
+            self._open_line, cap=LIVE_RECONNECT_CAP_S, on_failure=self._on_live_failure
+        )
         limit = ListenerRate(self.max_rate, now=time.monotonic())
         notified_version, notified_at = -1, 0.0
         while not self._closing.is_set():
-            if broker is None and backoff.ready():
-                broker, feed = self._connect(backoff)
-                self._feed = feed
+            line = live.get()
+            self._feed = line.feed if line is not None else None
             # A change waiting for the rate limit is passed on the moment the limit allows, not
             # when a full poll ends: waiting out whole polls let each call drift up to an
             # interval behind the updates (bench/pacing.py, before and after).
@@ -318,18 +314,15 @@ class Watcher:
             if self._news_version > notified_version:
                 wait = min(wait, limit.wait(time.monotonic()))
             try:
-                if feed is not None:
-                    self._receive(feed, wait)
-                    self._send_commands(broker)
+                if line is not None:
+                    self._receive(line.feed, wait)
+                    self._send_commands(line.broker)
+                    live.succeeded()
                 else:
                     time.sleep(VIEWER_POLL_S)
             except BackendError as exc:
-                log.debug("broker connection lost: %s", exc)
                 self._feed = None
-                self._close_quietly(feed, broker)
-                broker, feed = None, None
-                backoff.failed()
-                self._update(partial(st.with_connection, status="reconnecting", detail=str(exc)))
+                live.failed(exc)
             now = time.monotonic()
             # Statuses age (running → lost) without any message, so redraw every second too;
             # quiet changes go out then, or with the next news.
@@ -338,27 +331,23 @@ class Watcher:
                 notified_version, notified_at = self._version, now
                 self._notify()
         self._feed = None
-        self._close_quietly(feed, broker)
+        live.close()
 
-    def _connect(self, backoff: Backoff) -> tuple[Broker | None, Feed | None]:
-        try:
-            broker = open_broker(self.settings.broker_url)
-            feed = broker.subscribe_updates(self.model_key)
-        except Exception as exc:  # an unforeseen error must not end live updates for good
-            if not isinstance(exc, DltrackError):
-                log.debug("unexpected error connecting to the broker", exc_info=True)
-                exc = BackendError(f"unexpected {type(exc).__name__}")
-            if not self._first_connect.is_set():
-                self._first_error = exc
-                self._first_connect.set()
-            backoff.failed(final=isinstance(exc, ConfigError))
-            detail = str(exc)
-            self._update(lambda s: st.with_connection(s, status="reconnecting", detail=detail))
-            return None, None
-        backoff.succeeded()
+    def _open_line(self) -> BrokerLine:
+        line = BrokerLine(
+            open_broker(self.settings.broker_url),
+            lambda broker: broker.subscribe_updates(self.model_key),
+        )
         self._first_connect.set()
         self._update(lambda s: st.with_connection(s, status="live", detail=""))
-        return broker, feed
+        return line
+
+    def _on_live_failure(self, exc: DltrackError, delay: float) -> None:
+        if not self._first_connect.is_set():
+            self._first_error = exc
+            self._first_connect.set()
+        detail = str(exc)
+        self._update(lambda s: st.with_connection(s, status="reconnecting", detail=detail))
 
     def _receive(self, feed: Feed, timeout: float) -> None:
         for raw in feed.poll(timeout):
@@ -400,15 +389,6 @@ class Watcher:
                 listener(snap)
             except Exception:  # one broken view must not stop the others
                 log.exception("a dltrack listener failed")
-
-    @staticmethod
-    def _close_quietly(*things: Any) -> None:
-        for thing in things:
-            if thing is not None:
-                try:
-                    thing.close()
-                except Exception:  # already broken
-                    log.debug("close failed", exc_info=True)
 
 
 def _no_job(store: Store) -> None:

@@ -37,7 +37,7 @@ LAST_SEEN_INTERVAL_S = 10.0
 # training or viewer records it `interrupted`.
 INTERRUPTED_AFTER_S = 120.0
 
-# -- reconnecting (backends/backoff.py) ---------------------------------------------------------
+# -- reconnecting (backends/reconnect.py) ---------------------------------------------------------
 
 # After a final error (credentials refused, no such vhost or host) retrying at the usual pace
 # only floods the server's log with refusals: the URL cannot change under a running process,
