@@ -38,6 +38,18 @@ def wait_until(
         time.sleep(interval)
 
 
+def pump(broker: Any, timeout: float) -> None:
+    """Let a broker service its connection (heartbeats, returned messages) for `timeout`
+    seconds, as the thread that owns it does between its own calls. The local broker needs
+    nothing of the kind."""
+    from dltrack.backends.amqp_broker import AmqpBroker
+
+    if isinstance(broker, AmqpBroker):
+        broker._wait_for(lambda: False, timeout)
+    else:
+        time.sleep(timeout)
+
+
 # -- tiny Keras models ------------------------------------------------------------------------
 
 

@@ -198,7 +198,6 @@ def test_every_broker_call_raises_backend_error_once_the_server_is_gone(
             "send_command": lambda: broker.send_command(Command.new(STOP, key, None, "t")),
             "subscribe_updates": lambda: broker.subscribe_updates(key),
             "listen_commands": lambda: broker.listen_commands(key, training),
-            "pump": lambda: broker.pump(0.1),
         }
         for name, call in calls.items():
             try:

@@ -25,6 +25,7 @@ from dltrack.wire.protocol import (
     parse_command,
     parse_update,
 )
+from tests.helpers import pump
 
 OpenBroker = Callable[[], Broker]
 
@@ -190,15 +191,15 @@ def test_closing_the_command_feed_removes_the_listener(new_broker: OpenBroker) -
     feed = trainer.listen_commands(key, training)
     assert sender.send_command(Command.new(STOP, key, training, "test"))
     feed.close()
-    trainer.pump(0.1)
+    pump(trainer, 0.1)
     assert not sender.send_command(Command.new(STOP, key, training, "test"))
     assert not sender.send_command(Command.new(STOP, key, None, "test"))
 
 
-def test_pump_and_close_are_safe(new_broker: OpenBroker) -> None:
+def test_close_is_safe_after_use(new_broker: OpenBroker) -> None:
     broker = new_broker()
     feed = broker.subscribe_updates(new_model_key())
-    broker.pump(0.05)
+    pump(broker, 0.05)
     feed.close()
     feed.close()
     broker.close()

@@ -293,9 +293,6 @@ class AmqpBroker(Broker):
                 return False
         return True
 
-    def pump(self, timeout: float = 0.0) -> None:
-        self._wait_for(lambda: False, timeout)
-
     def close(self) -> None:
         """Close the connection (and every feed with it); never raises."""
         try:

@@ -50,8 +50,5 @@ class Broker(ABC):
     def send_command(self, command: Command) -> bool:
         """Send `command`; False when no running training could receive it."""
 
-    def pump(self, timeout: float = 0.0) -> None:  # noqa: B027 - optional, a no-op by default
-        """Service the connection (heartbeats, returned messages) for up to `timeout` s."""
-
     @abstractmethod
     def close(self) -> None: ...
