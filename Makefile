@@ -18,11 +18,12 @@ test: lint             ## every test: unit, contract, real RabbitMQ/Firestore/Ke
 test-fast: setup       ## the tests that need no servers and no browser
 	$(BIN)/pytest -m "not e2e and not amqp and not firestore"
 
-lint: setup            ## ruff, formatting, mypy, the layer contracts
+lint: setup            ## ruff, formatting, mypy, the layer contracts, tsc over the front end
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	cd js && npx --no-install tsc -p tsconfig.json
 
 format: setup
 	$(BIN)/ruff format .

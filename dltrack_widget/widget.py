@@ -55,7 +55,6 @@ class TrainingMonitor(anywidget.AnyWidget):
     # synced traits: a `_css` passed to __init__ alone would never reach the browser.
     _esm = traitlets.Unicode().tag(sync=True)
     _css = traitlets.Unicode().tag(sync=True)
-    model_key = traitlets.Unicode().tag(sync=True)
     # Both are saved into the .ipynb with the widget: they must never hold a secret (URLs are
     # masked). `state` is the Watcher's snapshot minus finished trainings' epochs, which sit
     # in `history` (docs/widget-state.md).
@@ -77,7 +76,6 @@ class TrainingMonitor(anywidget.AnyWidget):
             super().__init__(
                 _esm=_bundle("widget.js").read_text(encoding="utf-8"),
                 _css=_bundle("widget.css").read_text(encoding="utf-8"),
-                model_key=watcher.model_key,
                 state=state,
                 history=history,
                 **kwargs,
@@ -89,6 +87,11 @@ class TrainingMonitor(anywidget.AnyWidget):
         self.stop_route = route_to_subshell(self.comm)
         watcher.add_listener(self._show)
         self.on_msg(self._on_front_end_message)
+
+    @property
+    def model_key(self) -> str:
+        """The key of the model shown (the front end reads it from `state.model`)."""
+        return self.watcher.model_key
 
     def _show(self, snapshot: dict[str, Any]) -> None:
         state, history = split_snapshot(snapshot)

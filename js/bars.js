@@ -10,12 +10,13 @@ import {
   formatRate,
   formatRelative,
 } from "./format.js";
-import { isLive, orderMetrics, trainingLabel } from "./state.js";
+import { orderMetrics } from "./metrics.js";
+import { isLive, trainingLabel } from "./state.js";
 import { epochSteps, plannedSteps } from "./steps.js";
 import { createStopControl } from "./stop.js";
 
 /** Bars shown before older epochs fold into a count. */
-export const BAR_LIMIT = 10;
+const BAR_LIMIT = 10;
 
 const logText = (logs) => formatLogs(logs, orderMetrics(Object.keys(logs ?? {})));
 const join = (parts) => parts.filter(Boolean).join(" · ");

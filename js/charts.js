@@ -129,6 +129,7 @@ export function createSparkline() {
     h("figcaption", { class: "dltrack-chart-head" }, [caption, range]),
     svg,
   ]);
+  /** @type {string | null} */
   let signature = null;
   function update(training) {
     const values = training?.current ? training.batch_losses : [];

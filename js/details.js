@@ -4,14 +4,17 @@ import { createCharts, createSparkline } from "./charts.js";
 import { button, h, inlineConfirm, reconcile, setAttr, setText, show, toggleClass } from "./dom.js";
 import { formatDuration, formatMetric, formatValue } from "./format.js";
 import { epochSteps, plannedSteps } from "./steps.js";
-import { differingParams, isLive, metricGroups, metricNames, paramNames, trainingLabel } from "./state.js";
+import { metricGroups, metricNames } from "./metrics.js";
+import { differingParams, paramNames } from "./params.js";
+import { isLive, trainingLabel } from "./state.js";
 import { trainingDuration } from "./trainings.js";
 
 /** Epoch rows shown before "show all". */
-export const EPOCH_ROWS = 200;
+const EPOCH_ROWS = 200;
 
 function createParamsTable() {
   const el = h("table", { class: "dltrack-table dltrack-params", testid: "params-table" });
+  /** @type {string | null} */
   let signature = null;
   function update(trainings) {
     const next = JSON.stringify(trainings.map((t) => [t.number, t.params]));
@@ -44,6 +47,7 @@ function createEpochTable(ctx) {
   }, signal);
   const el = h("div", { class: "dltrack-epoch-table" }, [toggle, h("div", { class: "dltrack-scroll dltrack-scroll-tall" }, [table])]);
   const rows = new Map();
+  /** @type {string | null} */
   let columns = null;
 
   function update(training, names) {
@@ -81,6 +85,7 @@ function createEpochTable(ctx) {
 
 export function createDetails(ctx) {
   const { ui, signal } = ctx;
+  /** @type {import("./types.js").Training | null} */
   let training = null;
   const title = h("h3", { class: "dltrack-section-title" });
   const pill = h("span", { class: "dltrack-pill" });

@@ -72,6 +72,7 @@ export function button(props, onClick, signal) {
  */
 export function reconcile(parent, cache, items, keyOf, create, update) {
   const seen = new Set();
+  /** @type {Node | null} */
   let previous = null;
   for (const item of items) {
     const key = keyOf(item);

@@ -1,6 +1,6 @@
 // Time-left estimates for the current epoch and the whole training. Pure.
 
-const isFiniteNumber = (x) => typeof x === "number" && Number.isFinite(x);
+import { isFiniteNumber } from "./guards.js";
 
 /**
  * Steps per second: the reported rate when there is one, else measured from the epoch so far.

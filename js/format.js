@@ -1,8 +1,9 @@
 // Text formatting for the monitor. Pure functions: no DOM, no clock (callers pass `now`).
 
-export const DASH = "—";
+import { isFiniteNumber } from "./guards.js";
 
-const isFiniteNumber = (x) => typeof x === "number" && Number.isFinite(x);
+const DASH = "—";
+
 const pad2 = (n) => String(n).padStart(2, "0");
 
 /** Human duration: "12.4s", "3m 05s", "1h 02m", "2d 03h"; "—" when unknown or negative. */
@@ -90,7 +91,7 @@ export function formatRelative(unixSeconds, nowSeconds) {
 }
 
 /** Epochs are 0-based in the data and 1-based on screen, everywhere. */
-export const displayEpoch = (epoch) => (isFiniteNumber(epoch) ? epoch + 1 : null);
+const displayEpoch = (epoch) => (isFiniteNumber(epoch) ? epoch + 1 : null);
 
 /** "Epoch 4/20" (or "Epoch 4" when the plan is unknown) for a 0-based epoch. */
 export function formatEpochLabel(epoch, planned) {

@@ -2,7 +2,7 @@
 // An epoch record's `steps` is the batches actually done: fewer than planned when the training
 // was stopped part-way through that epoch (Keras still ends the epoch, validation included).
 
-const isCount = (x) => Number.isInteger(x) && x > 0;
+import { isCount } from "./guards.js";
 
 /** Steps per epoch Keras planned (`params.steps`, else the current epoch's), or null. */
 export function plannedSteps(training) {

@@ -1,7 +1,8 @@
 // The Stop button of one training: inline confirmation, an optimistic "stop requested…", then
 // the command's fate from `state.commands`, then how the training ended.
 import { button, h, inlineConfirm, listen, setAttr, setText, show } from "./dom.js";
-import { isLive, knownCommandIds, stopView, trainingLabel } from "./state.js";
+import { isLive, trainingLabel } from "./state.js";
+import { knownCommandIds, stopView } from "./stopview.js";
 
 /** This viewer's stop UI state for a training, created on first use. */
 function stopEntry(ui, trainingId) {

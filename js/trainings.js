@@ -2,7 +2,9 @@
 // id and only rewritten when what they show changed.
 import { h, listen, reconcile, setAttr, setText, show, toggleClass } from "./dom.js";
 import { formatAbsolute, formatDuration, formatMetric, formatRelative } from "./format.js";
-import { endNote, mainMetric, summaryLogs, trainingLabel } from "./state.js";
+import { mainMetric, summaryLogs } from "./metrics.js";
+import { trainingLabel } from "./state.js";
+import { endNote } from "./stopview.js";
 
 const COLUMNS = ["", "#", "Status", "Started", "Duration", "Epochs", "loss", "metric", "Notes"];
 
@@ -22,7 +24,7 @@ function metricCell(logs, name) {
 }
 
 /** The texts of one row, in column order after the checkbox. */
-export function rowTexts(training, kernelNow, main) {
+function rowTexts(training, kernelNow, main) {
   const logs = summaryLogs(training);
   const planned = training.epochs_planned ?? "?";
   return [

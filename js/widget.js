@@ -6,7 +6,8 @@ import { createLiveSection } from "./bars.js";
 import { createDetails } from "./details.js";
 import { h, show } from "./dom.js";
 import { createHeader } from "./header.js";
-import { hintDelay, isLive, kernelClock, normalizeSnapshot, theRunningOne } from "./state.js";
+import { isLive, kernelClock, normalizeSnapshot, theRunningOne } from "./state.js";
+import { hintDelay } from "./stopview.js";
 import { hasPendingStop } from "./stop.js";
 import { createTrainingsTable } from "./trainings.js";
 

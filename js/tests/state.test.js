@@ -1,25 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { mainMetric, metricGroups, metricNames, orderMetrics, summaryLogs } from "../metrics.js";
+import { differingParams, paramNames } from "../params.js";
+import { kernelClock, normalizeSnapshot, theRunningOne, trainingLabel } from "../state.js";
 import {
   ANSWER_TIMEOUT_MS,
   describeStop,
-  differingParams,
   endNote,
   hintDelay,
-  kernelClock,
   knownCommandIds,
   latestCommand,
-  mainMetric,
-  metricGroups,
-  metricNames,
   NO_ANSWER_HINT,
-  normalizeSnapshot,
-  orderMetrics,
-  paramNames,
   stopView,
-  summaryLogs,
-  theRunningOne,
-  trainingLabel,
-} from "../state.js";
+} from "../stopview.js";
 import { NOW, runningTraining, snapshot, training } from "./fixtures.js";
 
 const norm = (raw) => normalizeSnapshot(raw);

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
 import widget, { mount } from "../widget.js";
-import { NO_ANSWER_HINT } from "../state.js";
+import { NO_ANSWER_HINT } from "../stopview.js";
 import { epochRecord, fakeEnv, fakeModel, NOW, runningTraining, snapshot, training } from "./fixtures.js";
 
 let cleanups = [];
