@@ -1,19 +1,10 @@
-// The live section: one panel per running (or lost) training with its epoch bars and Stop
-// button. Finished epochs are full bars with their logs; the current epoch fills step by step.
+// Epoch bars: finished epochs are full bars with their logs; the current epoch fills step by
+// step. A bar is one line: its text is cut with an ellipsis and given whole in its tooltip.
 import { button, h, reconcile, setAttr, setText, show, toggleClass } from "./dom.js";
-import { effectiveRate, epochEta, trainingEta } from "./eta.js";
-import {
-  formatClock,
-  formatDuration,
-  formatEpochLabel,
-  formatLogs,
-  formatRate,
-  formatRelative,
-} from "./format.js";
+import { effectiveRate, epochEta } from "./eta.js";
+import { formatClock, formatDuration, formatEpochLabel, formatLogs, formatRate } from "./format.js";
 import { orderMetrics } from "./metrics.js";
-import { isLive, trainingLabel } from "./state.js";
 import { epochSteps, plannedSteps } from "./steps.js";
-import { createStopControl } from "./stop.js";
 
 /** Bars shown before older epochs fold into a count. */
 const BAR_LIMIT = 10;
@@ -21,12 +12,13 @@ const BAR_LIMIT = 10;
 const logText = (logs) => formatLogs(logs, orderMetrics(Object.keys(logs ?? {})));
 const join = (parts) => parts.filter(Boolean).join(" · ");
 
-function createBar() {
+/** @param {string} [testid] */
+export function createBar(testid = "epoch-bar") {
   const label = h("span", { class: "dltrack-bar-label" });
   const fill = h("span", { class: "dltrack-bar-fill" });
   const track = h("span", { class: "dltrack-bar-track", role: "progressbar", "aria-valuemin": 0 }, [fill]);
   const text = h("span", { class: "dltrack-bar-text" });
-  const el = h("div", { class: "dltrack-bar", testid: "epoch-bar" }, [label, track, text]);
+  const el = h("div", { class: "dltrack-bar", testid }, [label, track, text]);
   return { el, label, track, fill, text, signature: "" };
 }
 
@@ -42,6 +34,7 @@ function drawBar(bar, { label, fraction, text, state }) {
   setAttr(bar.track, "aria-valuenow", indeterminate ? null : percent);
   setAttr(bar.track, "aria-label", label);
   setText(bar.text, text);
+  setAttr(bar.text, "title", text || null);
 }
 
 function updateFinishedBar(bar, epoch, planned, stepsPlanned) {
@@ -61,7 +54,7 @@ function updateFinishedBar(bar, epoch, planned, stepsPlanned) {
   });
 }
 
-function updateCurrentBar(bar, training, kernelNow) {
+export function updateCurrentBar(bar, training, kernelNow) {
   const c = training.current;
   bar.signature = "";
   setAttr(bar.el, "data-partial", null);
@@ -96,104 +89,44 @@ function barItems(training) {
   return items;
 }
 
-function createPanel(ctx, training) {
+/**
+ * The bars of one training (the Epochs tab): the last BAR_LIMIT, older ones folded into a
+ * count the user can open.
+ */
+export function createEpochBars(ctx) {
   const { ui, signal } = ctx;
-  const id = training.training_id;
-  const title = h("span", { class: "dltrack-live-title" });
-  const pill = h("span", { class: "dltrack-pill" });
-  const meta = h("span", { class: "dltrack-live-meta" });
-  const lost = h("div", { class: "dltrack-lost-banner", testid: "lost", role: "alert", hidden: true });
-  const dismiss = button(
-    { class: "dltrack-btn dltrack-btn-quiet", testid: "dismiss", text: "×", "aria-label": "Hide", hidden: true },
-    () => {
-      ui.dismissed.add(id);
-      ctx.refresh();
-    },
-    signal,
-  );
-  const stop = createStopControl(ctx, id);
+  let trainingId = "";
   const toggle = button(
     { class: "dltrack-btn dltrack-btn-quiet dltrack-bars-toggle", testid: "bars-toggle", hidden: true },
     () => {
-      if (ui.expandedBars.has(id)) ui.expandedBars.delete(id);
-      else ui.expandedBars.add(id);
+      if (ui.expandedBars.has(trainingId)) ui.expandedBars.delete(trainingId);
+      else ui.expandedBars.add(trainingId);
       ctx.refresh();
     },
     signal,
   );
   const list = h("div", { class: "dltrack-bar-list" });
-  const el = h("section", { class: "dltrack-live", "data-training-id": id }, [
-    h("div", { class: "dltrack-live-head" }, [title, pill, meta, dismiss]),
-    lost,
-    stop.el,
-    h("div", { class: "dltrack-bars" }, [toggle, list]),
-  ]);
-  return { el, title, pill, meta, lost, dismiss, stop, toggle, list, bars: new Map() };
-}
+  const el = h("div", { class: "dltrack-bars", testid: "epoch-bars" }, [toggle, list]);
+  const bars = new Map();
 
-function updatePanel(ctx, panel, training, view) {
-  const { kernelNow } = view;
-  const id = training.training_id;
-  setAttr(panel.el, "data-status", training.status);
-  setText(panel.title, `Training ${trainingLabel(training)}`);
-  setText(panel.pill, training.status);
-  setAttr(panel.pill, "class", `dltrack-pill dltrack-status-${training.status}`);
-  const c = training.current;
-  const total =
-    training.status === "running" && c
-      ? trainingEta({ ...c, rate: effectiveRate(c.rate, c.step, kernelNow - c.epoch_started_at), epochsPlanned: training.epochs_planned })
-      : null;
-  const planned = training.epochs_planned ? `/${training.epochs_planned}` : "";
-  setText(
-    panel.meta,
-    join([
-      `started ${formatRelative(training.started_at, kernelNow)}`,
-      `${training.epochs_done}${planned} epochs`,
-      total === null ? "" : `ETA ${formatClock(total)} total`,
-    ]),
-  );
-  const isLost = training.status === "lost";
-  show(panel.lost, isLost);
-  if (isLost) {
-    const ago = training.last_seen ? ` ${formatRelative(training.last_seen, kernelNow)}` : "";
-    setText(panel.lost, `lost contact${ago} — the training may have died or be unreachable`);
-  }
-  show(panel.dismiss, !isLive(training));
-  panel.stop.update(training, view);
-
-  const items = barItems(training);
-  const expanded = ctx.ui.expandedBars.has(id);
-  const hidden = expanded ? 0 : Math.max(0, items.length - BAR_LIMIT);
-  const older = Math.max(0, items.length - BAR_LIMIT);
-  show(panel.toggle, older > 0);
-  setText(panel.toggle, expanded ? `▾ hide ${older} earlier epochs` : `▸ ${older} earlier epoch${older === 1 ? "" : "s"}`);
-  setAttr(panel.toggle, "aria-expanded", String(expanded));
-  reconcile(panel.list, panel.bars, items.slice(hidden), (item) => item.key, createBar, (bar, item) => {
-    if (item.current) updateCurrentBar(bar, training, kernelNow);
-    else updateFinishedBar(bar, item.epoch, training.epochs_planned, plannedSteps(training));
-  });
-}
-
-/**
- * Which trainings get a live panel: every running or lost one, and the newest training if this
- * viewer saw it live (so bars stay put when it ends, like a finished progress bar) until hidden.
- */
-function panelTrainings(trainings, ui) {
-  for (const t of trainings) if (isLive(t)) ui.seenLive.add(t.training_id);
-  const newest = trainings[0];
-  return trainings.filter(
-    (t) => isLive(t) || (t === newest && ui.seenLive.has(t.training_id) && !ui.dismissed.has(t.training_id)),
-  );
-}
-
-export function createLiveSection(ctx) {
-  const el = h("div", { class: "dltrack-live-list", testid: "live" });
-  const panels = new Map();
-  function update(view) {
-    const shown = panelTrainings(view.snap.trainings, ctx.ui);
-    reconcile(el, panels, shown, (t) => t.training_id, (t) => createPanel(ctx, t), (panel, t) =>
-      updatePanel(ctx, panel, t, view),
-    );
+  function update(training, view) {
+    if (training.training_id !== trainingId) {
+      trainingId = training.training_id;
+      list.replaceChildren();
+      bars.clear();
+    }
+    setAttr(el, "data-status", training.status);
+    const items = barItems(training);
+    const expanded = ui.expandedBars.has(trainingId);
+    const older = Math.max(0, items.length - BAR_LIMIT);
+    const hidden = expanded ? 0 : older;
+    show(toggle, older > 0);
+    setText(toggle, expanded ? `▾ hide ${older} earlier epochs` : `▸ ${older} earlier epoch${older === 1 ? "" : "s"}`);
+    setAttr(toggle, "aria-expanded", String(expanded));
+    reconcile(list, bars, items.slice(hidden), (item) => item.key, () => createBar(), (bar, item) => {
+      if (item.current) updateCurrentBar(bar, training, view.kernelNow);
+      else updateFinishedBar(bar, item.epoch, training.epochs_planned, plannedSteps(training));
+    });
   }
   return { el, update };
 }

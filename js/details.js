@@ -1,16 +1,13 @@
-// The details of the selected training: delete, charts (compare mode overlays the checked
-// trainings), the batch-loss sparkline, the params table and the epoch table.
+// What the tabs show of the selected training: its caption (with a menu holding Delete),
+// the Charts tab (compare mode overlays the checked trainings), the Parameters tab.
 import { createCharts, createSparkline } from "./charts.js";
-import { button, h, inlineConfirm, reconcile, setAttr, setText, show, toggleClass } from "./dom.js";
-import { formatDuration, formatMetric, formatValue } from "./format.js";
-import { epochSteps, plannedSteps } from "./steps.js";
+import { button, h, inlineConfirm, setAttr, setText, show, toggleClass } from "./dom.js";
+import { formatDuration, formatValue } from "./format.js";
+import { createMenu } from "./menu.js";
 import { metricGroups, metricNames } from "./metrics.js";
-import { differingParams, paramNames } from "./params.js";
+import { differingParams, paramRows, rowValue } from "./params.js";
 import { isLive, trainingLabel } from "./state.js";
 import { trainingDuration } from "./trainings.js";
-
-/** Epoch rows shown before "show all". */
-const EPOCH_ROWS = 200;
 
 function createParamsTable() {
   const el = h("table", { class: "dltrack-table dltrack-params", testid: "params-table" });
@@ -24,76 +21,46 @@ function createParamsTable() {
     const head = h("tr", {}, [h("th", { scope: "col", text: "param" })]);
     for (const t of trainings) head.append(h("th", { scope: "col", text: trainingLabel(t) }));
     const body = h("tbody");
-    for (const name of paramNames(trainings)) {
-      const row = h("tr", { "data-param": name, class: differ.has(name) ? "dltrack-diff" : null }, [
-        h("th", { scope: "row", text: name }),
+    for (const row of paramRows(trainings)) {
+      const tr = h("tr", { "data-param": row.name, class: differ.has(row.name) ? "dltrack-diff" : null }, [
+        h("th", { scope: "row", text: row.label, title: row.aliases.length ? `${row.aliases.join(", ")}: your name for Keras' ${row.name}` : null }),
       ]);
-      for (const t of trainings) row.append(h("td", { text: formatValue(t.params[name]) }));
-      body.append(row);
+      for (const t of trainings) tr.append(h("td", { text: formatValue(rowValue(t, row)) }));
+      body.append(tr);
     }
     el.replaceChildren(h("thead", {}, [head]), body);
   }
   return { el, update };
 }
 
-function createEpochTable(ctx) {
-  const { ui, signal } = ctx;
-  const headRow = h("tr");
-  const body = h("tbody");
-  const table = h("table", { class: "dltrack-table dltrack-epochs", testid: "epoch-table" }, [h("thead", {}, [headRow]), body]);
-  const toggle = button({ class: "dltrack-btn dltrack-btn-quiet", testid: "epoch-table-toggle", hidden: true }, () => {
-    ui.showAllEpochs = !ui.showAllEpochs;
-    ctx.refresh();
-  }, signal);
-  const el = h("div", { class: "dltrack-epoch-table" }, [toggle, h("div", { class: "dltrack-scroll dltrack-scroll-tall" }, [table])]);
-  const rows = new Map();
-  /** @type {string | null} */
-  let columns = null;
-
-  function update(training, names) {
-    const stepsPlanned = plannedSteps(training);
-    const nextColumns = `${training.training_id}|${names.join("\u0001")}`;
-    if (nextColumns !== columns) {
-      columns = nextColumns;
-      headRow.replaceChildren(...["epoch", "duration", ...names].map((n) => h("th", { scope: "col", text: n })));
-      body.replaceChildren();
-      rows.clear();
-    }
-    const epochs = training.epochs;
-    const hidden = ui.showAllEpochs ? 0 : Math.max(0, epochs.length - EPOCH_ROWS);
-    show(toggle, epochs.length > EPOCH_ROWS);
-    setText(toggle, ui.showAllEpochs ? `show the last ${EPOCH_ROWS} epochs` : `show all ${epochs.length} epochs (${hidden} hidden)`);
-    reconcile(body, rows, epochs.slice(hidden), (e) => e.epoch, () => ({ el: h("tr"), signature: "" }), (row, e) => {
-      const signature = `${stepsPlanned}|${JSON.stringify(e)}`;
-      if (row.signature === signature) return;
-      row.signature = signature;
-      const took = e.ended_at && e.started_at ? formatDuration(e.ended_at - e.started_at) : "";
-      const { partial } = epochSteps(e.steps, stepsPlanned);
-      setAttr(row.el, "data-epoch", e.epoch + 1);
-      setAttr(row.el, "data-partial", partial ? "true" : null);
-      row.el.replaceChildren(
-        partial
-          ? h("td", { text: `${e.epoch + 1} (partial)`, title: `stopped after ${e.steps} of ${stepsPlanned} steps` })
-          : h("td", { text: e.epoch + 1 }),
-        h("td", { text: took }),
-        ...names.map((n) => h("td", { text: formatMetric(e.logs?.[n]) })),
-      );
-    });
-  }
-  return { el, update };
+/** The trainings the tabs show: the selected one and the checked ones, newest first. */
+export function comparedTrainings(trainings, selected, compare) {
+  return trainings.filter((t) => t === selected || compare.has(t.training_id));
 }
 
 export function createDetails(ctx) {
   const { ui, signal } = ctx;
   /** @type {import("./types.js").Training | null} */
   let training = null;
-  const title = h("h3", { class: "dltrack-section-title" });
+  const title = h("span", { class: "dltrack-details-title" });
   const pill = h("span", { class: "dltrack-pill" });
   const summary = h("span", { class: "dltrack-live-meta" });
-  const deleteButton = button({ class: "dltrack-btn dltrack-btn-quiet dltrack-btn-danger-text", testid: "delete-training", text: "Delete training" }, () => {
-    ui.deleteConfirm = training?.training_id ?? null;
-    ctx.refresh();
-  }, signal);
+  const menu = createMenu({
+    testid: "training-menu",
+    label: "Training actions",
+    signal,
+    items: [
+      {
+        label: "Delete training…",
+        testid: "delete-training",
+        danger: true,
+        onClick: () => {
+          ui.deleteConfirm = training?.training_id ?? null;
+          ctx.refresh();
+        },
+      },
+    ],
+  });
   const confirm = inlineConfirm({
     testid: "delete-training-confirm",
     signal,
@@ -113,61 +80,60 @@ export function createDetails(ctx) {
       { label: "Cancel", testid: "cancel-delete", onClick: () => { ui.deleteConfirm = null; ctx.refresh(); } },
     ],
   });
+  const caption = h("div", { class: "dltrack-details", testid: "details", hidden: true }, [
+    h("div", { class: "dltrack-details-head" }, [title, pill, summary, menu.el]),
+  ]);
+
   const compareNote = h("span", { class: "dltrack-compare-note" });
   const clearCompare = button({ class: "dltrack-btn dltrack-btn-quiet", testid: "clear-compare", text: "clear comparison" }, () => {
     ui.compare.clear();
+    ctx.saveUi();
     ctx.refresh();
   }, signal);
   const compareBar = h("div", { class: "dltrack-compare-bar", hidden: true }, [compareNote, clearCompare]);
   const charts = createCharts();
   const sparkline = createSparkline();
+  // The Charts tab: whatever draws the charts fills this container (it takes the full width).
+  const chartsTab = h("div", { class: "dltrack-charts-tab", testid: "charts-tab" }, [charts.el, sparkline.el]);
   const params = createParamsTable();
-  const epochs = createEpochTable(ctx);
-  const el = h("section", { class: "dltrack-details", testid: "details", hidden: true }, [
-    h("div", { class: "dltrack-details-head" }, [title, pill, summary, deleteButton]),
-    confirm.el,
-    compareBar,
-    charts.el,
-    sparkline.el,
-    h("h4", { class: "dltrack-subtitle", text: "Parameters" }),
-    params.el,
-    h("h4", { class: "dltrack-subtitle", text: "Epochs" }),
-    epochs.el,
-  ]);
+  const paramsTab = h("div", { class: "dltrack-scroll" }, [params.el]);
 
   function update(view, selected) {
     training = selected;
-    show(el, Boolean(selected));
-    if (!selected) return;
+    show(caption, Boolean(selected));
+    if (!selected) {
+      confirm.set(false, "");
+      return;
+    }
     const { trainings } = view.snap;
-    setAttr(el, "data-training-id", selected.training_id);
+    setAttr(caption, "data-training-id", selected.training_id);
     setText(title, `Training ${trainingLabel(selected)}`);
     setText(pill, selected.status);
     setAttr(pill, "class", `dltrack-pill dltrack-status-${selected.status}`);
     const deleting = ui.deleting.has(selected.training_id);
     setText(summary, deleting ? "delete requested…" : `${selected.epochs_done} epoch${selected.epochs_done === 1 ? "" : "s"} · ${formatDuration(trainingDuration(selected, view.kernelNow))}`);
     const live = isLive(selected);
-    show(deleteButton, !deleting);
-    deleteButton.disabled = live;
-    setAttr(deleteButton, "title", live ? "Stop the training before deleting it" : null);
+    menu.setItem("delete-training", {
+      visible: !deleting,
+      disabled: live,
+      title: live ? "Stop the training before deleting it" : null,
+    });
     const epochCount = selected.epochs.length;
     confirm.set(
       ui.deleteConfirm === selected.training_id && !live,
       `Delete training ${trainingLabel(selected)} and its ${epochCount} epoch${epochCount === 1 ? "" : "s"}? This cannot be undone.`,
     );
 
-    // Compare mode: the checked trainings drawn over the selected one, newest first.
-    const compared = trainings.filter((t) => t === selected || ui.compare.has(t.training_id));
+    const compared = comparedTrainings(trainings, selected, ui.compare);
     const comparing = compared.length > 1;
     show(compareBar, comparing);
-    toggleClass(el, "dltrack-comparing", comparing);
+    toggleClass(chartsTab, "dltrack-comparing", comparing);
     if (comparing) {
       setText(compareNote, `Comparing ${compared.map(trainingLabel).join(", ")} — parameters that differ are highlighted`);
     }
     charts.update(metricGroups(metricNames(compared)), compared, comparing);
     sparkline.update(live ? selected : null);
     params.update(compared);
-    epochs.update(selected, metricNames([selected]));
   }
-  return { el, update };
+  return { caption, confirm: confirm.el, compareBar, chartsTab, paramsTab, update };
 }

@@ -1,5 +1,7 @@
-// Header: model name and short key, rename, delete-model, connection badge; the error panel.
+// Header: model name and short key, the connection badge, a menu with Rename and Delete
+// model; the error panel.
 import { button, h, inlineConfirm, listen, setAttr, setText, show } from "./dom.js";
+import { createMenu } from "./menu.js";
 
 const KEY_SHOWN = 8;
 
@@ -40,25 +42,30 @@ export function createHeader(ctx) {
     button({ class: "dltrack-btn", testid: "rename-save", text: "Save" }, saveRename, signal),
     button({ class: "dltrack-btn dltrack-btn-quiet", text: "Cancel" }, cancelRename, signal),
   ]);
-  const renameButton = button(
-    { class: "dltrack-btn dltrack-btn-quiet", testid: "rename-model", text: "Rename" },
-    () => {
-      ui.renaming = true;
-      ctx.refresh();
-      renameInput.value = ctx.snapshot().model?.name ?? "";
-      renameInput.focus();
-      renameInput.select?.();
-    },
+  const startRename = () => {
+    ui.renaming = true;
+    ctx.refresh();
+    renameInput.value = ctx.snapshot().model?.name ?? "";
+    renameInput.focus();
+    renameInput.select?.();
+  };
+  const menu = createMenu({
+    testid: "model-menu",
+    label: "Model actions",
     signal,
-  );
-  const deleteButton = button(
-    { class: "dltrack-btn dltrack-btn-quiet dltrack-btn-danger-text", testid: "delete-model", text: "Delete model" },
-    () => {
-      ui.deleteModelConfirm = true;
-      ctx.refresh();
-    },
-    signal,
-  );
+    items: [
+      { label: "Rename model…", testid: "rename-model", onClick: startRename },
+      {
+        label: "Delete model…",
+        testid: "delete-model",
+        danger: true,
+        onClick: () => {
+          ui.deleteModelConfirm = true;
+          ctx.refresh();
+        },
+      },
+    ],
+  });
   const deleteConfirm = inlineConfirm({
     testid: "delete-model-confirm",
     signal,
@@ -86,9 +93,9 @@ export function createHeader(ctx) {
   });
   const notice = h("div", { class: "dltrack-notice", role: "status", hidden: true });
   const title = h("span", { class: "dltrack-title" }, [name, key]);
-  const actions = h("span", { class: "dltrack-header-actions" }, [renameButton, deleteButton]);
+  const actions = h("span", { class: "dltrack-header-actions" }, [menu.el]);
   const el = h("header", { class: "dltrack-header" }, [
-    h("div", { class: "dltrack-header-row" }, [title, renameForm, actions, connection]),
+    h("div", { class: "dltrack-header-row" }, [title, renameForm, connection, actions]),
     deleteConfirm.el,
     notice,
   ]);

@@ -68,3 +68,41 @@ export function summaryLogs(training) {
   return training.epochs.at(-1)?.logs ?? {};
 }
 
+
+const NOT_KEY = new Set(["learning_rate", "lr"]);
+// Keras' losses and error metrics: names that say lower is better.
+const LOWER_IS_BETTER = /loss|error|mse|mae|mape|msle|hinge|crossentropy|perplexity|divergence/i;
+
+/** @param {string} name */
+export const lowerIsBetter = (name) => LOWER_IS_BETTER.test(name);
+
+/**
+ * The best epoch of `name`: the lowest for losses and errors, else the highest; the earliest
+ * on ties. Null when no epoch logged it.
+ * @param {import("./types.js").Epoch[]} epochs
+ * @param {string} name
+ * @returns {{epoch: number, value: number} | null}
+ */
+export function bestEpoch(epochs, name) {
+  const lower = lowerIsBetter(name);
+  /** @type {{epoch: number, value: number} | null} */
+  let best = null;
+  for (const e of epochs) {
+    const value = e.logs?.[name];
+    if (typeof value !== "number" || !Number.isFinite(value)) continue;
+    if (best === null || (lower ? value < best.value : value > best.value)) best = { epoch: e.epoch, value };
+  }
+  return best;
+}
+
+/**
+ * The summary's key metrics of a training: every logged metric but the learning rate, in
+ * display order, with its last finished epoch's value and its best epoch.
+ * @param {import("./types.js").Training} training
+ */
+export function keyMetrics(training) {
+  const last = training.epochs.at(-1)?.logs ?? {};
+  return orderMetrics(Object.keys(last))
+    .filter((name) => !NOT_KEY.has(name))
+    .map((name) => ({ name, value: last[name], best: bestEpoch(training.epochs, name) }));
+}

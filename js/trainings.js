@@ -1,6 +1,7 @@
-// The trainings list (history): one row per training, newest first. Rows are keyed by training
-// id and only rewritten when what they show changed.
-import { h, listen, reconcile, setAttr, setText, show, toggleClass } from "./dom.js";
+// The trainings list (history): one row per training, newest first, and the export of the
+// shown ones. Rows are keyed by training id and only rewritten when what they show changed.
+import { button, h, listen, reconcile, setAttr, setText, show, toggleClass } from "./dom.js";
+import { download, exportFileName, trainingsCsv, trainingsJson } from "./exporting.js";
 import { formatAbsolute, formatDuration, formatMetric, formatRelative } from "./format.js";
 import { mainMetric, summaryLogs } from "./metrics.js";
 import { trainingLabel } from "./state.js";
@@ -49,12 +50,14 @@ function createRow(ctx, training) {
   const el = h("tr", { testid: "training-row", tabindex: 0 }, [h("td", { class: "dltrack-cell-check" }, [checkbox]), ...cells]);
   const select = () => {
     ui.selectedId = id;
+    ctx.saveUi();
     ctx.refresh();
   };
   listen(checkbox, "click", (event) => event.stopPropagation(), signal);
   listen(checkbox, "change", () => {
     if (checkbox.checked) ui.compare.add(id);
     else ui.compare.delete(id);
+    ctx.saveUi();
     ctx.refresh();
   }, signal);
   listen(el, "click", select, signal);
@@ -99,11 +102,16 @@ export function createTrainingsTable(ctx) {
   ]);
   const count = h("span", { class: "dltrack-count" });
   const empty = h("p", { class: "dltrack-empty", text: "No trainings yet for this model.", hidden: true });
-  const el = h("section", { class: "dltrack-history" }, [
-    h("h3", { class: "dltrack-section-title" }, ["Trainings ", count]),
-    h("div", { class: "dltrack-scroll" }, [table]),
-    empty,
-  ]);
+  const exportAs = (kind) => {
+    const shown = ctx.exportTrainings();
+    const name = ctx.snapshot().model?.name;
+    if (kind === "csv") download(trainingsCsv(shown), exportFileName(name, "csv"), "text/csv");
+    else download(trainingsJson(shown), exportFileName(name, "json"), "application/json");
+  };
+  const exportCsv = button({ class: "dltrack-btn", testid: "export-csv", text: "⤓ CSV" }, () => exportAs("csv"), ctx.signal);
+  const exportJson = button({ class: "dltrack-btn", testid: "export-json", text: "⤓ JSON" }, () => exportAs("json"), ctx.signal);
+  const toolbar = h("div", { class: "dltrack-toolbar" }, [count, h("span", { class: "dltrack-spacer" }), exportCsv, exportJson]);
+  const el = h("section", { class: "dltrack-history" }, [toolbar, h("div", { class: "dltrack-scroll" }, [table]), empty]);
   const rows = new Map();
 
   function update(view, selectedId) {
@@ -111,7 +119,12 @@ export function createTrainingsTable(ctx) {
     const names = trainings.flatMap((t) => Object.keys(summaryLogs(t)));
     const main = mainMetric(names);
     setText(heads[7], main ?? "");
-    setText(count, `(${trainings.length})`);
+    const exported = ctx.exportTrainings().length;
+    setText(count, `${trainings.length} training${trainings.length === 1 ? "" : "s"}`);
+    for (const b of [exportCsv, exportJson]) {
+      b.disabled = exported === 0;
+      setAttr(b, "title", `Download ${exported === trainings.length ? "every training" : `the ${exported} compared trainings`} (one row per epoch)`);
+    }
     show(table, trainings.length > 0);
     show(empty, trainings.length === 0);
     const { compare } = ctx.ui;

@@ -1,18 +1,28 @@
 // dltrack's TrainingMonitor front end, an anywidget module: `export default { render }`.
-// It reads the `state`, `history` and `stop_route` traits (docs/widget-state.md), redraws at
-// most once per animation frame, reuses DOM nodes between redraws, and talks back to the
-// kernel with `model.send`.
-import { createLiveSection } from "./bars.js";
-import { createDetails } from "./details.js";
+// It reads the `state`, `history` and `stop_route` traits (docs/widget-state.md), keeps the
+// viewer's choices in `ui_state`, redraws at most once per animation frame, reuses DOM nodes
+// between redraws, and talks back to the kernel with `model.send`.
+//
+// Layout (docs/front-end.md): header; a summary of the live trainings that does not grow with
+// the epochs; tabs (Epochs, Charts, Trainings, Parameters) that scroll inside the widget,
+// whose height is capped (600 px unless the viewer drags the handle).
+import { comparedTrainings, createDetails } from "./details.js";
 import { h, show } from "./dom.js";
+import { createEpochsTab } from "./epochs.js";
 import { createHeader } from "./header.js";
+import { createResizeHandle } from "./resize.js";
 import { isLive, kernelClock, normalizeSnapshot, theRunningOne } from "./state.js";
-import { hintDelay } from "./stopview.js";
 import { hasPendingStop } from "./stop.js";
+import { hintDelay } from "./stopview.js";
+import { createSummary } from "./summary.js";
+import { createTabs } from "./tabs.js";
 import { createTrainingsTable } from "./trainings.js";
+import { parseUiState, uiStateOf } from "./uistate.js";
+import { hideStaticSnapshots } from "./snapshot.js";
 
 /** The synced traits the monitor reads; a change of any of them redraws. */
 const TRAITS = ["state", "history", "stop_route"];
+const UI_TRAIT = "ui_state";
 
 /** Clock ticks between snapshots: elapsed times, "lost contact Ns ago", the stop hint. */
 const TICK_MS = 1000;
@@ -34,11 +44,17 @@ function browserEnv() {
   };
 }
 
-/** The per-viewer UI state: never synced, lost when the output is re-rendered. */
-function initialUi() {
+/**
+ * The viewer's UI state. The choices worth keeping (tab, selection, comparison, chart axis,
+ * height) are also written to the `ui_state` trait; the rest is lost on re-render.
+ */
+function initialUi(saved) {
   return {
-    selectedId: null, // null follows the running training, else the newest
-    compare: new Set(),
+    tab: saved.tab,
+    axis: saved.axis,
+    height: saved.height,
+    selectedId: saved.selected, // null follows the running training, else the newest
+    compare: new Set(saved.compare),
     expandedBars: new Set(),
     showAllEpochs: false,
     stops: new Map(),
@@ -66,7 +82,7 @@ function selectedTraining(trainings, ui) {
  */
 export function mount(model, el, env = browserEnv()) {
   const abort = new AbortController();
-  const ui = initialUi();
+  const ui = initialUi(parseUiState(model.get(UI_TRAIT)));
   let snapshot = normalizeSnapshot(null);
   let stopRoute = null;
   let receivedAt = env.now();
@@ -83,13 +99,28 @@ export function mount(model, el, env = browserEnv()) {
     send: (message) => model.send(message),
     refresh,
     redrawAfter,
+    saveUi,
+    exportTrainings,
   };
   const header = createHeader(ctx);
-  const live = createLiveSection(ctx);
+  const summary = createSummary(ctx);
   const table = createTrainingsTable(ctx);
   const details = createDetails(ctx);
-  const body = h("div", { class: "dltrack-body" }, [live.el, table.el, details.el]);
-  const root = h("div", { class: "dltrack-monitor" }, [header.el, header.error, body]);
+  const epochs = createEpochsTab(ctx);
+  const tabs = createTabs(
+    ctx,
+    [
+      { id: "epochs", label: "Epochs", el: epochs.el },
+      { id: "charts", label: "Charts", el: details.chartsTab },
+      { id: "trainings", label: "Trainings", el: table.el },
+      { id: "params", label: "Parameters", el: details.paramsTab },
+    ],
+    [details.caption],
+  );
+  const body = h("div", { class: "dltrack-body" }, [summary.el, tabs.bar, details.confirm, details.compareBar, tabs.body]);
+  const root = h("div", { class: "dltrack-monitor", testid: "monitor" }, [header.el, header.error, body]);
+  const resize = createResizeHandle(ctx, root);
+  root.append(resize.el);
   el.append(root);
 
   function draw() {
@@ -97,13 +128,42 @@ export function mount(model, el, env = browserEnv()) {
     const localNow = env.now();
     const view = { snap: snapshot, localNow, kernelNow: kernelClock(snapshot.now, receivedAt, localNow) };
     header.update(view);
+    resize.update();
     show(body, !snapshot.error);
     if (snapshot.error) return;
     const selected = selectedTraining(snapshot.trainings, ui);
-    live.update(view);
+    summary.update(view);
+    tabs.update(snapshot.trainings.some(isLive) ? "epochs" : "trainings");
     table.update(view, selected?.training_id ?? null);
     details.update(view, selected);
+    epochs.update(view, selected);
   }
+
+  /** The trainings an export holds: the compared ones while comparing, else all of them. */
+  function exportTrainings() {
+    const selected = selectedTraining(snapshot.trainings, ui);
+    const compared = comparedTrainings(snapshot.trainings, selected, ui.compare);
+    return compared.length > 1 ? compared : snapshot.trainings;
+  }
+
+  /** Write the choices worth keeping to `ui_state` (skipped when nothing changed). */
+  function saveUi() {
+    const next = uiStateOf(ui);
+    if (JSON.stringify(next) === JSON.stringify(model.get(UI_TRAIT) ?? null)) return;
+    model.set(UI_TRAIT, next);
+    model.save_changes();
+  }
+
+  /** Another view of this output (or a restore) changed the choices: follow them. */
+  const onUiState = () => {
+    const saved = parseUiState(model.get(UI_TRAIT));
+    ui.tab = saved.tab;
+    ui.axis = saved.axis;
+    ui.height = saved.height;
+    ui.selectedId = saved.selected;
+    ui.compare = new Set(saved.compare);
+    schedule();
+  };
 
   function schedule() {
     if (frame === null) frame = env.raf(draw);
@@ -132,7 +192,8 @@ export function mount(model, el, env = browserEnv()) {
     if (snapshot.now !== previous || snapshot.now === null) receivedAt = env.now();
     // A training deleted elsewhere leaves nothing to confirm or compare.
     const ids = new Set(snapshot.trainings.map((t) => t.training_id));
-    for (const set of [ui.compare, ui.deleting]) for (const id of set) if (!ids.has(id)) set.delete(id);
+    // (Only once the model is known: while connecting, no trainings does not mean none.)
+    if (snapshot.model) for (const set of [ui.compare, ui.deleting]) for (const id of set) if (!ids.has(id)) set.delete(id);
     if (ui.deleteConfirm !== null && !ids.has(ui.deleteConfirm)) ui.deleteConfirm = null;
     if (!snapshot.model) ui.deleteModelSent = false;
   }
@@ -142,6 +203,7 @@ export function mount(model, el, env = browserEnv()) {
     schedule();
   };
   for (const name of TRAITS) model.on(`change:${name}`, onState);
+  model.on(`change:${UI_TRAIT}`, onUiState);
   const ticker = env.setInterval(() => {
     ticks += 1;
     if (snapshot.trainings.some(isLive) || hasPendingStop(ui) || ticks % IDLE_TICKS === 0) schedule();
@@ -149,9 +211,12 @@ export function mount(model, el, env = browserEnv()) {
 
   readState();
   draw();
+  // A live view makes the output's static snapshot (kept for when the kernel is gone) redundant.
+  hideStaticSnapshots(el);
 
   return () => {
     for (const name of TRAITS) model.off(`change:${name}`, onState);
+    model.off(`change:${UI_TRAIT}`, onUiState);
     if (frame !== null) env.caf(frame);
     frame = null;
     env.clearInterval(ticker);

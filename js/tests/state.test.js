@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mainMetric, metricGroups, metricNames, orderMetrics, summaryLogs } from "../metrics.js";
-import { differingParams, paramNames } from "../params.js";
+import { differingParams, paramRows } from "../params.js";
 import { kernelClock, normalizeSnapshot, theRunningOne, trainingLabel } from "../state.js";
 import {
   ANSWER_TIMEOUT_MS,
@@ -101,7 +101,7 @@ describe("params", () => {
   it("lists standard params first and finds differences", () => {
     const a = training({ number: 1, params: { zeta: 1, epochs: 3, optimizer: "adam", dropout: 0.1 } });
     const b = training({ number: 2, params: { epochs: 3, optimizer: "sgd" } });
-    expect(paramNames([a, b])).toEqual(["epochs", "optimizer", "dropout", "zeta"]);
+    expect(paramRows([a, b]).map((r) => r.name)).toEqual(["epochs", "optimizer", "dropout", "zeta"]);
     expect([...differingParams([a, b])].sort()).toEqual(["dropout", "optimizer", "zeta"]);
     expect(differingParams([a]).size).toBe(0);
   });

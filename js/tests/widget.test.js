@@ -398,7 +398,7 @@ describe("lifecycle", () => {
     $("[data-testid=stop-now]").click();
     expect(env.timeouts.size).toBe(1);
     model.push(snapshot({ now: NOW + 1 }));
-    expect(model.listenerCount()).toBe(3); // state, history, stop_route
+    expect(model.listenerCount()).toBe(4); // state, history, stop_route, ui_state
     cleanup();
     expect(model.listenerCount()).toBe(0);
     expect(env.frames.size).toBe(0);
