@@ -17,7 +17,9 @@ from dltrack.viewing.watcher import Watcher, default_sender
 from dltrack.wire.errors import ConfigError, DltrackError
 
 from ._payload import history_signature, split_snapshot
+from ._static_output import StaticOutput
 from ._subshell import INTERRUPT, confirm_route, route_to_subshell
+from ._ui_state import clean_ui_state
 
 log = logging.getLogger("dltrack")
 
@@ -63,6 +65,13 @@ class TrainingMonitor(anywidget.AnyWidget):
     # "subshell": a click reaches the kernel while another cell runs (e.g. `fit()` below);
     # "interrupt": it waits for that cell, so the front end suggests ■ (_subshell.py).
     stop_route = traitlets.Unicode(INTERRUPT).tag(sync=True)
+    # The viewer's choices (tab, selection, comparison, chart axis, height), written by the
+    # front end so a reload restores them; only ids and short names (_ui_state.py).
+    ui_state = traitlets.Dict().tag(sync=True)
+
+    @traitlets.validate("ui_state")
+    def _valid_ui_state(self, proposal: Any) -> dict[str, Any]:
+        return clean_ui_state(proposal["value"])
 
     def __init__(
         self, model_key: str, *, broker: str | None = None, store: str | None = None, **kwargs: Any
@@ -72,6 +81,7 @@ class TrainingMonitor(anywidget.AnyWidget):
         ).start()
         state, history = split_snapshot(watcher.snapshot())
         self._history_signature = history_signature(history)
+        self._static = StaticOutput()
         try:
             super().__init__(
                 _esm=_bundle("widget.js").read_text(encoding="utf-8"),
@@ -93,6 +103,17 @@ class TrainingMonitor(anywidget.AnyWidget):
         """The key of the model shown (the front end reads it from `state.model`)."""
         return self.watcher.model_key
 
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """The widget, then its static snapshot for when the kernel is gone (static_view.py)."""
+        from IPython.display import display
+
+        bundle = self._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        display(data, metadata=metadata, raw=True)
+        self._static.display(self.watcher.snapshot())
+
     def _show(self, snapshot: dict[str, Any]) -> None:
         state, history = split_snapshot(snapshot)
         signature = history_signature(history)
@@ -101,6 +122,8 @@ class TrainingMonitor(anywidget.AnyWidget):
                 self._history_signature = signature
                 self.history = history
             self.state = state
+        # After the traits: a failing display (a closing kernel) must not hold the widget back.
+        self._static.update(snapshot)
 
     def _on_front_end_message(self, _: Any, content: Any, buffers: Any) -> None:
         self.stop_route = confirm_route(self.stop_route)
