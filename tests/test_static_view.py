@@ -20,7 +20,9 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def _snapshot(**overrides: Any) -> dict[str, Any]:
-    epochs = [{"epoch": e, "logs": {"accuracy": 0.5 + e / 10, "loss": 1 / (e + 1)}} for e in range(3)]
+    epochs = [
+        {"epoch": e, "logs": {"accuracy": 0.5 + e / 10, "loss": 1 / (e + 1)}} for e in range(3)
+    ]
     training = {
         "training_id": "0" * 16,
         "number": 1,
@@ -85,7 +87,7 @@ def test_ui_state_keeps_only_known_well_formed_choices() -> None:
 
 
 @pytest.fixture
-def captured(front_end: None) -> Iterator[Any]:
+def captured() -> Iterator[Any]:
     """The shell's display publisher swapped for one that records every output."""
     from IPython.core.displaypub import CapturingDisplayPublisher
     from IPython.core.interactiveshell import InteractiveShell
@@ -99,6 +101,7 @@ def captured(front_end: None) -> Iterator[Any]:
         shell.display_pub = saved
 
 
+@pytest.mark.usefixtures("front_end")
 def test_a_displayed_monitor_keeps_a_static_snapshot_up_to_date(
     captured: Any, model_key: str
 ) -> None:
