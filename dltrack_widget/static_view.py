@@ -4,7 +4,7 @@ A widget output is only a reference to a model living in the kernel; once the ke
 JupyterLab and Notebook 7 show "Error displaying widget: model not found", and nbviewer and
 GitHub show nothing. So next to the widget the monitor displays a `text/html` output (this
 module) and keeps it up to date with `update_display` while the kernel runs. The live front end
-hides it (js/snapshot.js); without a kernel it is what the reader sees.
+hides it (a rule in js/widget.css); without a kernel it is what the reader sees.
 
 Everything here is escaped text from the snapshot, which never holds a secret; connection URLs
 are left out all the same.
@@ -17,7 +17,7 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-#: Marks the snapshot's root element; js/snapshot.js looks for it.
+#: Marks the snapshot's root element; js/widget.css hides it next to a live monitor.
 STATIC_ATTR = "data-dltrack-static"
 #: Epoch rows of the newest training kept in the snapshot.
 EPOCH_ROWS = 10

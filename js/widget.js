@@ -18,7 +18,6 @@ import { createSummary } from "./summary.js";
 import { createTabs } from "./tabs.js";
 import { createTrainingsTable } from "./trainings.js";
 import { parseUiState, uiStateOf } from "./uistate.js";
-import { hideStaticSnapshots } from "./snapshot.js";
 
 /** The synced traits the monitor reads; a change of any of them redraws. */
 const TRAITS = ["state", "history", "stop_route"];
@@ -211,8 +210,6 @@ export function mount(model, el, env = browserEnv()) {
 
   readState();
   draw();
-  // A live view makes the output's static snapshot (kept for when the kernel is gone) redundant.
-  hideStaticSnapshots(el);
 
   return () => {
     for (const name of TRAITS) model.off(`change:${name}`, onState);

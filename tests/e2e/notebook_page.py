@@ -102,6 +102,25 @@ class NotebookPage:
     def by_testid(self, testid: str, cell: int = 0) -> Locator:
         return self.monitor(cell).locator(f'[data-testid="{testid}"]')
 
+    def open_tab(self, tab: str, cell: int = 0) -> Locator:
+        """Click one of the monitor's tabs (epochs, charts, trainings, params); its panel."""
+        self.by_testid(f"tab-{tab}", cell).click()
+        panel = self.by_testid(f"panel-{tab}", cell)
+        expect(panel).to_be_visible()
+        return panel
+
+    def save(self, saved: Callable[[], bool]) -> None:
+        """Ctrl+S in command mode, as a person saves; waits until `saved()` (e.g. the file
+        on disk holds the output) says the save happened."""
+        self.prompt(0).click()
+        self.page.keyboard.press("Escape")
+        self.page.keyboard.press("Control+s")
+        deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
+        while not saved():
+            if time.monotonic() > deadline:
+                raise AssertionError("the notebook was not saved")
+            self.page.wait_for_timeout(250)
+
     def wait_bars_advance(self, cell: int = 0) -> tuple[int, int]:
         """The current epoch's bar is drawn and moves: a later (epoch, step) than first seen."""
         bar = self.monitor(cell).locator('[data-testid="epoch-bar"][data-state="current"]').last
