@@ -30,6 +30,11 @@ CHOSEN = {
     ),
     "dark.png": "test_the_widget_is_legible_in_light_and_dark_themes-dark-widget.png",
     "notebook7.png": "test_stop_a_training_in_another_process-notebook-live.png",
+    "compact.png": "test_height_stays_bounded_and_a_phone_width_fits-lab-epoch-30-widget.png",
+    "phone.png": "test_height_stays_bounded_and_a_phone_width_fits-lab-phone.png",
+    "no-kernel.png": (
+        "test_a_reopened_notebook_without_its_kernel_shows_the_last_state-lab-no-kernel.png"
+    ),
 }
 
 

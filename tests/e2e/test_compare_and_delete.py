@@ -251,7 +251,9 @@ def test_the_history_shows_what_the_store_holds(
 
     # Each training's epoch table, to the digit; its charts, val_ overlaid on the same chart.
     for t in trainings:
+        nb.open_tab("trainings")
         select(nb, t["number"], t["training_id"])
+        nb.open_tab("epochs")
         table = nb.by_testid("epoch-table")
         expect(table.locator("tbody tr")).to_have_count(len(t["epochs"]))
         head = table.locator("thead th").all_inner_texts()
@@ -261,6 +263,7 @@ def test_the_history_shows_what_the_store_holds(
             partial = e["steps"] < t["params"]["steps"]
             assert texts[0] == f"{e['epoch'] + 1}{' (partial)' if partial else ''}"
             assert texts[2:] == [format_metric(e["logs"][name]) for name in head[2:]]
+        nb.open_tab("charts")
         charts = nb.by_testid("chart")
         assert charts.evaluate_all("cs => cs.map(c => c.dataset.metric)") == ["loss", "mae"]
         single = len(t["epochs"]) == 1
@@ -293,6 +296,7 @@ def test_compare_two_trainings_then_delete_one(
     select(nb, 1, first["training_id"])
     row(nb, 2).get_by_test_id("compare-checkbox").check()
     expect(nb.monitor().locator(".dltrack-compare-bar")).to_contain_text("Comparing #2, #1")
+    nb.open_tab("charts")
     for metric in ("loss", "mae"):
         series = paths_of(nb, metric)
         assert sorted((s["label"], s["val"], s["points"]) for s in series) == [
@@ -302,18 +306,26 @@ def test_compare_two_trainings_then_delete_one(
             (f"#2 val_{metric}", True, EPOCHS),
         ]
     # The params table: a column per training, the rows that differ (and only they) marked.
+    # The user's `lr` is Keras' learning_rate (float32-rounded): one row, labelled with both.
+    nb.open_tab("params")
     params = nb.by_testid("params-table")
     assert params.locator("thead th").all_inner_texts() == ["param", "#2", "#1"]
     names = set(first["params"]) | set(second["params"])
     differ = {n for n in names if first["params"].get(n) != second["params"].get(n)}
     assert differ == {"lr", "learning_rate"}
     marked = params.locator("tr.dltrack-diff").evaluate_all("rs => rs.map(r => r.dataset.param)")
-    assert set(marked) == differ
+    assert marked == ["learning_rate"]
+    expect(params.locator('tr[data-param="learning_rate"] th')).to_have_text("learning_rate (lr)")
+    expect(params.locator('tr[data-param="lr"]')).to_have_count(0)
     nb.shoot("compare")
 
-    # Delete #2 through its inline confirmation: gone from the list and from the store.
+    # Delete #2 through the training menu and its inline confirmation: gone from the list
+    # and from the store.
+    nb.open_tab("trainings")
     row(nb, 2).get_by_test_id("compare-checkbox").uncheck()
     select(nb, 2, second["training_id"])
+    expect(nb.by_testid("delete-training")).to_be_hidden()  # behind the menu
+    nb.by_testid("training-menu").click()
     nb.by_testid("delete-training").click()
     confirm = nb.by_testid("delete-training-confirm")
     expect(confirm).to_contain_text("Delete training #2 and its 3 epochs?")

@@ -120,6 +120,7 @@ def test_a_fresh_monitor_shows_earlier_trainings_and_their_epochs(
     expect(epochs).to_have_count(2, timeout=UI_TIMEOUT_MS)  # the newest training: #2
     rows.filter(has_text="#1").click()
     expect(epochs).to_have_count(3)
+    nb.open_tab("charts")
     expect(nb.by_testid("chart").first).to_be_visible()
     nb.shoot("history")
 

@@ -118,6 +118,10 @@ def test_height_stays_bounded_and_a_phone_width_fits(
         )
         assert tall == 0
 
+        # On a phone one reads the notebook, not JupyterLab's file browser beside it.
+        open_sidebar = nb.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
+        if open_sidebar.count():
+            open_sidebar.click()
         nb.page.set_viewport_size(PHONE)
         expect(nb.by_testid("stop-button")).to_be_visible()
         nb.page.wait_for_timeout(300)  # one frame for the container query

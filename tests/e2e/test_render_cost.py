@@ -222,8 +222,8 @@ def click(nb: NotebookPage, locator: Any) -> dict[str, float]:
 
 
 def chart_points(nb: NotebookPage) -> list[int]:
-    """Vertices of every chart path in the details panel."""
-    points: list[int] = nb.by_testid("details").evaluate(
+    """Vertices of every chart path in the Charts tab."""
+    points: list[int] = nb.by_testid("charts-tab").evaluate(
         """d => [...d.querySelectorAll('[data-testid=chart] path')]
           .map(p => (p.getAttribute('d') || '').split(/[ML]/).filter(Boolean).length)"""
     )
