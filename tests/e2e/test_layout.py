@@ -93,7 +93,8 @@ def test_height_stays_bounded_and_a_phone_width_fits(
     dltrack_home: Path,
     model_key: str,
 ) -> None:
-    training = start_training(model_key, epochs=32, step_delay=0.0, batch_size=64)
+    # More epochs than the test watches: it is still running for the phone-width part.
+    training = start_training(model_key, epochs=200, step_delay=0.0, batch_size=64)
     try:
         cells = [monitor_cell(model_key)]
         nb = open_notebook(jupyter, notebook_page, kernel_name, cells, dltrack_home)
