@@ -77,6 +77,21 @@ describe("compact layout", () => {
   });
 });
 
+describe("the drag handle", () => {
+  it("sets the height limit within bounds, keeps it, and goes back to the default", () => {
+    const { $, el, model } = setup();
+    const handle = $("[data-testid=resize-handle]");
+    const root = el.querySelector(".dltrack-monitor");
+    handle.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown", bubbles: true }));
+    // happy-dom lays nothing out (height 0): one step down is clamped to the 240 px minimum.
+    expect(model.get("ui_state").height).toBe(240);
+    expect(root.style.getPropertyValue("--dltrack-max-height")).toBe("240px");
+    handle.dispatchEvent(new MouseEvent("dblclick", { bubbles: true }));
+    expect(model.get("ui_state").height).toBeNull();
+    expect(root.style.getPropertyValue("--dltrack-max-height")).toBe("");
+  });
+});
+
 describe("ui_state", () => {
   it("saves the compare selection and the selected training", () => {
     const { $$, model } = setup();

@@ -177,6 +177,12 @@ def test_reload_keeps_the_comparison_and_the_csv_matches_the_store(
     expect(checked).to_be_checked()
     expect(nb.monitor().locator(".dltrack-compare-bar")).to_contain_text("Comparing #2, #1")
     nb.shoot("reloaded")
+    # The Charts tab takes the output area's whole width, in JupyterLab and Notebook 7 alike.
+    widths = nb.by_testid("charts-tab").evaluate(
+        """t => [t.getBoundingClientRect().width,
+                 t.closest('.jp-OutputArea-output').getBoundingClientRect().width]"""
+    )
+    assert widths[0] >= 0.95 * widths[1] > 0, widths
 
     nb.open_tab("trainings")
     with nb.page.expect_download() as download:
