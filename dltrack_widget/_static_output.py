@@ -46,7 +46,8 @@ class StaticOutput:
             self._parent = dict(getattr(pub, "parent_header", None) or {}) or None
             self._displayed = True
             html = static_view.render(snapshot)
-        display({"text/html": html}, raw=True, display_id=self.display_id)
+        # IPython ships no types for display(); the call is as documented.
+        display({"text/html": html}, raw=True, display_id=self.display_id)  # type: ignore[no-untyped-call]
 
     def update(self, snapshot: Mapping[str, Any]) -> None:
         """Replace the shown snapshot when what it shows changed; from any thread."""
@@ -62,7 +63,9 @@ class StaticOutput:
             set_parent = getattr(pub, "set_thread_parent", None)
             token = set_parent(self._parent) if set_parent and self._parent else None
             try:
-                update_display({"text/html": html}, raw=True, display_id=self.display_id)
+                update_display(  # type: ignore[no-untyped-call]
+                    {"text/html": html}, raw=True, display_id=self.display_id
+                )
             finally:
                 if token is not None:
                     pub.reset_thread_parent(token)

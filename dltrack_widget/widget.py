@@ -111,7 +111,7 @@ class TrainingMonitor(anywidget.AnyWidget):
         if bundle is None:
             return
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        display(data, metadata=metadata, raw=True)
+        display(data, metadata=metadata, raw=True)  # type: ignore[no-untyped-call]
         self._static.display(self.watcher.snapshot())
 
     def _show(self, snapshot: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import ViewportSize, expect
 
 from tests.helpers import run_cli, start_training
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 #: The monitor's default height limit (js/widget.css `--dltrack-max-height`).
 HEIGHT_LIMIT = 600
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 # Layout facts of the monitor, read in one go: its height and its CSS limit, whether anything
 # in it sticks out to the right (scrolling containers excepted: their content may be wider,
