@@ -50,6 +50,7 @@ function browserEnv() {
 function initialUi(saved) {
   return {
     tab: saved.tab,
+    defaultTab: "trainings",
     axis: saved.axis,
     height: saved.height,
     selectedId: saved.selected, // null follows the running training, else the newest
@@ -132,7 +133,10 @@ export function mount(model, el, env = browserEnv()) {
     if (snapshot.error) return;
     const selected = selectedTraining(snapshot.trainings, ui);
     summary.update(view);
-    tabs.update(snapshot.trainings.some(isLive) ? "epochs" : "trainings");
+    // Until the viewer picks a tab: Epochs once a training runs (and still when it ends, so the
+    // bars the viewer watched do not vanish), else Trainings.
+    if (snapshot.trainings.some(isLive)) ui.defaultTab = "epochs";
+    tabs.update(ui.defaultTab);
     table.update(view, selected?.training_id ?? null);
     details.update(view, selected);
     epochs.update(view, selected);

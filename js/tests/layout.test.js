@@ -53,7 +53,11 @@ describe("compact layout", () => {
   it("opens on Epochs while a training runs, on Trainings otherwise, and switches on click", () => {
     const idle = setup(snapshot({ trainings: [training({ number: 1 })] }));
     expect(activeTab(idle.$)).toBe("trainings");
-    const { $, $$, model, saves } = setup();
+    const { $, $$, model, saves, env } = setup();
+    expect(activeTab($)).toBe("epochs");
+    // The training ending does not take the bars away.
+    model.push(snapshot({ trainings: [training({ number: 3 }), training({ number: 1 })] }));
+    env.flush();
     expect(activeTab($)).toBe("epochs");
     expect(visiblePanel($$)).toEqual(["panel-epochs"]);
     $("[data-testid=tab-charts]").click();
