@@ -10,6 +10,7 @@ import sys
 import time
 from typing import IO
 
+from dltrack.cli.interrupt import say
 from dltrack.cli.live import EXIT_INTERRUPTED, watch
 from dltrack.cli.parsing import Subparsers, command, count, seconds
 from dltrack.viewing import catalog as api
@@ -33,7 +34,7 @@ def demo(broker: str | None, store: str | None, epochs: int, step_delay: float) 
     _check_demo_needs()
     model = api.find_or_create_model("dltrack demo", store=store)
     print(f"demo model key: {model.key}")
-    print(f"watch it from a notebook too:  %load_ext dltrack  then  %dltrack {model.key}")
+    say(f"in a notebook too: %load_ext dltrack, then %dltrack {model.key}")
     env = dict(os.environ)
     if broker:
         env["DLTRACK_BROKER_URL"] = broker
@@ -60,8 +61,8 @@ def demo(broker: str | None, store: str | None, epochs: int, step_delay: float) 
         )
         if detached:
             same = " (with the same --broker/--store)" if broker or store else ""
-            print(f"the demo training goes on (pid {child.pid}); stop it with")
-            print(f"  dltrack stop {model.key}{same}")
+            say(f"the demo training goes on (pid {child.pid}); stop it with")
+            say(f"  dltrack stop {model.key}{same}")
             return code
         if code == EXIT_INTERRUPTED:  # Ctrl+C before the training started: nothing to keep
             _end(child)

@@ -84,7 +84,7 @@ def question(numbers: list[int | None]) -> str:
     shown = ", ".join(f"#{n or '?'}" for n in numbers)
     which = f"training {shown}" if len(numbers) == 1 else f"trainings {shown}"
     long = f"Stop {which}? [y/N] (N = detach, it goes on; Ctrl+C again = stop) "
-    short = "Stop? [y/N] (Ctrl+C = stop) "
+    short = f"Stop {shown}? [y/N] (N = detach; Ctrl+C = stop) "
     return long if len(long) < shutil.get_terminal_size().columns else short
 
 
@@ -104,5 +104,16 @@ def ask_stop(numbers: list[int | None]) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def say(line: str, err: bool = False) -> None:
+    """Print one line; on a terminal cut to its width, as the view's lines are, never
+    wrapped (a wrapped line is what a later redraw garbles)."""
+    stream = sys.stderr if err else sys.stdout
+    if stream.isatty():
+        width = shutil.get_terminal_size().columns
+        if len(line) > width:
+            line = line[: width - 1] + "…"
+    print(line, file=stream, flush=True)
+
+
 def notice(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    say(line, err=True)

@@ -125,7 +125,7 @@ def _stop_and_report(
         interrupt.notice(f"dltrack: the training refused: {sent['detail']}")
         return 1
     what = "after this epoch" if after_epoch else "after the current batch"
-    print(f"stop acknowledged: the training stops {what}")
+    interrupt.say(f"stop acknowledged: the training stops {what}")
     if wait:
         return _wait_stopped(watcher, training_id, timeout)
     return 0
@@ -149,7 +149,7 @@ def _wait_stopped(watcher: Watcher, training_id: str | None, timeout: float) -> 
             and t.get("stop")
             and (training_id is None or t["training_id"] == training_id)
         ):
-            print(f"training #{t['number']} stopped{where(t['stop'])}")
+            interrupt.say(f"training #{t['number']} stopped{where(t['stop'])}")
     return 0
 
 
