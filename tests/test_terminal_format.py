@@ -352,3 +352,29 @@ def test_no_color_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sgr_colour.search(coloured.getvalue())
     assert not sgr_colour.search(plain.getvalue())
     assert "completed" in plain.getvalue()
+
+
+def test_the_terminal_and_the_widget_order_metrics_by_one_rule() -> None:
+    """js/state.js orderMetrics, run by Node, on the same names."""
+    import json
+    import shutil
+    import subprocess
+
+    from tests.helpers import ROOT
+
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed")
+    cases = [
+        ["accuracy", "loss", "mae", "val_accuracy", "val_loss", "val_mae", "val_extra", "lr"],
+        ["val_loss", "loss"],
+        ["b", "a", "val_b", "loss", "val_c"],
+    ]
+    script = (
+        "import('./state.js').then(m => console.log(JSON.stringify("
+        f"{json.dumps(cases)}.map(c => m.orderMetrics(c)))))"
+    )
+    result = subprocess.run(
+        ["node", "-e", script], cwd=ROOT / "js", capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [fmt.order_metrics(c) for c in cases]

@@ -136,14 +136,5 @@ def doctor(broker: str | None, store: str | None) -> int:
     return 0 if ok else 1
 
 
-def sync(store: str | None) -> int:
-    from dltrack.training.sync import sync_spool
-
-    written, left = sync_spool(store=store)
-    print(f"wrote {written} spooled record(s) to the store; {left} left")
-    return 0 if left == 0 else 1
-
-
 def add_parser(subparsers: Subparsers) -> None:
     command(subparsers, "doctor", doctor, "check the broker and store settings")
-    command(subparsers, "sync", sync, "write spooled records to the store")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dltrack.cli import interrupt
 from dltrack.cli.parsing import Subparsers, command, seconds
-from dltrack.viewing import catalog as api
 from dltrack.viewing.terminal_format import where
-from dltrack.viewing.terminal_view import JsonLinesView, TerminalView
-from dltrack.viewing.watcher import Watcher, default_sender
 from dltrack.wire.errors import ConfigError
 from dltrack.wire.records import LIVE_STATUSES
+
+if TYPE_CHECKING:  # imported when used: every other command starts faster without them
+    from dltrack.viewing.terminal_view import JsonLinesView, TerminalView
+    from dltrack.viewing.watcher import Watcher
 
 ANSWERED = ("acknowledged", "refused", "undelivered")
 EXIT_INTERRUPTED = 130  # Ctrl+C, as shells report it
@@ -38,6 +39,9 @@ def watch(
 
     `ended`: says the demo's training process has exited (its end ends the watch);
     `on_detach` is called when the user leaves a running training running."""
+    from dltrack.viewing.terminal_view import JsonLinesView, TerminalView
+    from dltrack.viewing.watcher import Watcher, default_sender
+
     view: TerminalView | JsonLinesView = JsonLinesView() if as_json else TerminalView()
     watcher = Watcher(key, broker=broker, store=store, sender=default_sender("dltrack watch"))
     watcher.start()
@@ -95,6 +99,9 @@ def stop(
     timeout: float,
 ) -> int:
     """Send a stop and exit 0 once the training acknowledged it."""
+    from dltrack.viewing import catalog as api
+    from dltrack.viewing.watcher import Watcher, default_sender
+
     with Watcher(key, broker=broker, store=store, sender=default_sender("dltrack stop")) as w:
         training_id = None
         if training:
