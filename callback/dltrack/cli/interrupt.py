@@ -47,9 +47,10 @@ def own_foreground() -> Iterator[None]:
     them, and they die of the interrupt (a non-interactive shell at once, make once this
     process exits) while the question is still on the screen. So, as a job-control shell
     does for a job, it moves into a group of its own, makes that the foreground one, and
-    hands the terminal back on the way out."""
+    hands the terminal back on the way out. Only when it draws on the terminal it reads from:
+    piped (`--json | …`, a test harness), it leaves the process groups alone."""
     fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
-    if termios is None or fd is None or os.getpgrp() == os.getpid():
+    if termios is None or fd is None or not sys.stdout.isatty() or os.getpgrp() == os.getpid():
         yield
         return
     try:
