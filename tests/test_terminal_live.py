@@ -111,7 +111,7 @@ def training(model_key: str) -> Iterator[subprocess.Popen[str]]:
 
 
 def watch(panes: list[Pane], key: str, width: int, **env: str | None) -> Pane:
-    pane = Pane(f"{DLTRACK} watch {key}", width=width, **env)
+    pane = Pane(f"{DLTRACK} watch {key}", width=width, env=env)
     panes.append(pane)
     return pane
 
@@ -167,7 +167,7 @@ def test_make_demo_from_a_non_interactive_shell(panes: list[Pane]) -> None:
     """`sh -c 'make demo'`: a Ctrl+C reaches the watcher alone, so neither the shell nor make
     dies under the question; after a detach make ends normally. (`-o setup`: the set-up
     step is `make demo`'s too, but installs nothing a test should.)"""
-    pane = Pane("sh -c 'make -o setup demo; echo make-exit=$?'", width=90, SHELL="/bin/sh")
+    pane = Pane("sh -c 'make -o setup demo; echo make-exit=$?'", width=90, env={"SHELL": "/bin/sh"})
     panes.append(pane)
     key: Any = None
     pid = None

@@ -23,7 +23,14 @@ def need_tmux() -> None:
 
 
 class Pane:
-    def __init__(self, command: str, width: int = 80, height: int = 30, **env: str | None) -> None:
+    def __init__(
+        self,
+        command: str,
+        width: int = 80,
+        height: int = 30,
+        env: dict[str, str | None] | None = None,
+    ) -> None:
+        """`env`: variables to set, or with None to unset, for the command."""
         need_tmux()
         self.width, self.height = width, height
         self.socket = f"dltrack-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -31,7 +38,7 @@ class Pane:
         environ.pop("NO_COLOR", None)
         environ.pop("COLUMNS", None)
         environ.pop("LINES", None)
-        for name, value in env.items():
+        for name, value in (env or {}).items():
             if value is None:
                 environ.pop(name, None)
             else:
