@@ -66,8 +66,8 @@ def watch(
         time.sleep(0.3)  # let the final snapshot reach the view
         return 0
     finally:
-        view.close()
         watcher.close()
+        view.close()
 
 
 def _offer_stop(

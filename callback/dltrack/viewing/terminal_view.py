@@ -156,10 +156,16 @@ class JsonLinesView:
 
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
+        self._lock = threading.Lock()
+        self._closed = False
 
     def update(self, snap: dict[str, Any]) -> None:
-        self.out.write(json.dumps(snap, separators=(",", ":")) + "\n")
-        self.out.flush()
+        with self._lock:  # whole lines, and none after close (a question may follow)
+            if not self._closed:
+                self.out.write(json.dumps(snap, separators=(",", ":")) + "\n")
+                self.out.flush()
 
     def close(self) -> None:
-        self.out.flush()
+        with self._lock:
+            self._closed = True
+            self.out.flush()
