@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 setup:                 ## venv, Python packages, widget front end
 	tools/setup.sh
 
+# Ctrl+C during the demo reaches the CLI alone: it takes the terminal's foreground for itself
+# while it watches, so neither make nor a non-interactive shell dies under its question.
 demo: setup            ## train a small CNN and watch it live in this terminal (embedded default)
 	$(BIN)/dltrack demo
 

@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from dltrack.viewing import catalog as api
+from dltrack.wire import config
 from dltrack.wire.errors import DltrackError
 
 
@@ -31,8 +32,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> _Parser:
     parser = _Parser(prog="%dltrack", description="Watch and stop a model's trainings.")
     parser.add_argument("model_key", nargs="?", help="as printed by `dltrack models create`")
-    parser.add_argument("--broker", help="broker URL (default: DLTRACK_BROKER_URL or local)")
-    parser.add_argument("--store", help="store URL (default: DLTRACK_STORE_URL or local)")
+    config.add_location_options(parser)  # as every `dltrack` command spells them
     return parser
 
 

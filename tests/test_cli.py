@@ -124,10 +124,10 @@ UNKNOWN = new_model_key()
 @pytest.mark.parametrize(
     "args",
     [
-        ("trainings", UNKNOWN),
-        ("trainings", UNKNOWN, "--json"),
+        ("trainings", "list", UNKNOWN),
+        ("trainings", "list", UNKNOWN, "--json"),
         ("trainings", "delete", UNKNOWN, "1"),
-        ("show", UNKNOWN, "1"),
+        ("trainings", "show", UNKNOWN, "1"),
         ("models", "delete", UNKNOWN),
         ("models", "rename", UNKNOWN, "new name"),
         ("watch", UNKNOWN, "--timeout", "1"),
@@ -143,8 +143,8 @@ def test_unknown_key(existing: str, args: tuple[str, ...]) -> None:
 @pytest.mark.parametrize(
     "key, command",
     [
-        ("bad key!", ("trainings",)),
-        ("short", ("show", "KEY", "1")),
+        ("bad key!", ("trainings", "list")),
+        ("short", ("trainings", "show", "KEY", "1")),
         ("a.b.c.d.e.f.g.h.i.j.k.l", ("models", "delete")),
         ("x" * 65, ("watch",)),
         ("with/slash/0123456789abcdef", ("stop",)),
@@ -164,8 +164,8 @@ def test_illegal_key(existing: str, key: str, command: tuple[str, ...]) -> None:
         (("models", "list", "--store", "bogus://x"), "store URL 'bogus://x'"),
         (("models", "create", "m", "--store", "amqp://host/"), "store URL"),
         (("models", "list", "--store", "sqlite://relative.db"), "sqlite:///absolute/path.db"),
-        (("trainings", "KEY", "--broker", "http://host"), "broker URL"),
-        (("trainings", "KEY", "--broker", "amqp://u:hunter2@host:port/"), "invalid port"),
+        (("trainings", "list", "KEY", "--broker", "http://host"), "broker URL"),
+        (("trainings", "list", "KEY", "--broker", "amqp://u:hunter2@host:port/"), "invalid port"),
         (("watch", "KEY", "--broker", "amqp://u:hunter2/@host/"), "broker URL"),
         (("stop", "KEY", "--store", "firestore://"), "firestore://PROJECT_ID"),
     ],
@@ -201,11 +201,13 @@ def test_trainings_delete_bad_number(existing: str, number: str) -> None:
     assert_one_line_error(
         run_cli("trainings", "delete", existing, number), "has no training", repr(number)
     )
-    assert_one_line_error(run_cli("show", existing, number), "has no training")
+    assert_one_line_error(run_cli("trainings", "show", existing, number), "has no training")
 
 
 def test_bad_arguments(existing: str) -> None:
-    assert_one_line_error(run_cli("trainings", existing, "extra"), "usage: dltrack trainings")
+    assert_one_line_error(
+        run_cli("trainings", "list", existing, "extra"), "usage: dltrack trainings"
+    )
     assert_one_line_error(run_cli("models", "create", "   "), "a model name must be")
     assert_one_line_error(run_cli("models", "rename", existing, ""), "a model name must be")
     assert_one_line_error(run_cli("models", "create", "n" * 201), "a model name must be")
@@ -234,7 +236,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                 epochs=epochs,
                 batch_size=16,
                 validation_split=0.25,
-                callbacks=[Tracker(key, broker=url, store=url, params={"run": run})],
+                callbacks=[Tracker(key, broker=url, store=url, params={"run": run, "lr": 0.01})],
                 verbose=0,
             ).history
             for run, epochs in ((1, 2), (2, 3))
@@ -244,7 +246,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
 
 @pytest.mark.slow
 def test_trainings_json(recorded: dict[str, Any]) -> None:
-    result = run_cli("trainings", recorded["key"], "--json", "--store", recorded["url"])
+    result = run_cli("trainings", "list", recorded["key"], "--json", "--store", recorded["url"])
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["model"]["name"] == "recorded"
@@ -260,13 +262,13 @@ def test_trainings_json(recorded: dict[str, Any]) -> None:
 
 @pytest.mark.slow
 def test_trainings_text_and_csv(recorded: dict[str, Any]) -> None:
-    text = run_cli("trainings", recorded["key"], "--store", recorded["url"]).stdout
+    text = run_cli("trainings", "list", recorded["key"], "--store", recorded["url"]).stdout
     lines = text.splitlines()
     assert lines[0] == "recorded  (2 trainings)"
     assert lines[1].startswith("#1   completed   2/2 epochs")
     assert lines[2].startswith("#2   completed   3/3 epochs")
 
-    result = run_cli("trainings", recorded["key"], "--csv", "--store", recorded["url"])
+    result = run_cli("trainings", "list", recorded["key"], "--csv", "--store", recorded["url"])
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 5  # 2 + 3 epochs
     assert list(rows[0])[:4] == ["training", "training_id", "status", "epoch"]
@@ -277,17 +279,49 @@ def test_trainings_text_and_csv(recorded: dict[str, Any]) -> None:
 
 @pytest.mark.slow
 def test_show(recorded: dict[str, Any]) -> None:
-    result = run_cli("show", recorded["key"], "#2", "--json", "--store", recorded["url"])
+    result = run_cli(
+        "trainings", "show", recorded["key"], "#2", "--json", "--store", recorded["url"]
+    )
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["number"] == 2
     assert len(shown["epochs"]) == 3
-    by_id = run_cli("show", recorded["key"], shown["training_id"], "--store", recorded["url"])
+    by_id = run_cli(
+        "trainings", "show", recorded["key"], shown["training_id"], "--store", recorded["url"]
+    )
     assert by_id.returncode == 0
     text = by_id.stdout
     assert text.startswith(f"recorded #2 ({shown['training_id']}) completed")
     assert "epoch    3  " in text  # 1-based, as Keras prints them
     assert "val_loss" in text
+    # The optimizer's float32 0.01 (0.009999999776482582) and the user's lr: one row.
+    assert "\n  learning_rate (lr)   0.01\n" in text
+    assert "\n  lr " not in text
+    metrics = [line.split()[0] for line in text.splitlines() if "last" in line]
+    assert metrics == ["loss", "val_loss", "mae", "val_mae"]  # the widget's order
+
+
+@pytest.mark.slow
+def test_the_old_spellings_work_one_more_release_with_a_notice(recorded: dict[str, Any]) -> None:
+    store = ("--store", recorded["url"])
+    for old, new, notice in (
+        (
+            ("trainings", recorded["key"], "--json", *store),
+            ("trainings", "list", recorded["key"], "--json", *store),
+            "`dltrack trainings KEY` is now `dltrack trainings list KEY`",
+        ),
+        (
+            ("show", *store, recorded["key"], "2"),
+            ("trainings", "show", *store, recorded["key"], "2"),
+            "`dltrack show KEY TRAINING` is now `dltrack trainings show KEY TRAINING`",
+        ),
+    ):
+        then, now = run_cli(*old), run_cli(*new)
+        assert then.returncode == now.returncode == 0, then.stderr
+        assert then.stdout == now.stdout
+        (line,) = then.stderr.strip().splitlines()
+        assert line.startswith("dltrack: note: ") and notice in line
+        assert now.stderr == ""
 
 
 @pytest.mark.slow
@@ -301,7 +335,9 @@ def test_trainings_delete(recorded: dict[str, Any], tmp_path: Path) -> None:
     result = run_cli("trainings", "delete", recorded["key"], "1", "--store", url)
     assert result.returncode == 0, result.stderr
     assert "deleted training #1 of 'recorded'" in result.stdout
-    data = json.loads(run_cli("trainings", recorded["key"], "--json", "--store", url).stdout)
+    data = json.loads(
+        run_cli("trainings", "list", recorded["key"], "--json", "--store", url).stdout
+    )
     assert [t["number"] for t in data["trainings"]] == [2]
     # Numbers are never reused.
     assert data["model"]["train_count"] == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -36,10 +37,10 @@ def test_rate(rate: float | None, text: str) -> None:
     assert fmt.rate(rate) == text
 
 
-def test_logs_put_each_val_metric_after_its_train_twin() -> None:
+def test_logs_put_loss_first_and_each_val_metric_after_its_train_twin() -> None:
     text = fmt.logs({"val_loss": 0.5, "accuracy": 0.9, "loss": 0.4, "val_accuracy": 0.8})
-    assert text == "accuracy 0.9 · val_accuracy 0.8 · loss 0.4 · val_loss 0.5"
-    assert fmt.logs({"a": 1, "b": 2, "c": 3}, limit=2) == "a 1 · b 2"
+    assert text == "loss 0.4 · val_loss 0.5 · accuracy 0.9 · val_accuracy 0.8"
+    assert fmt.logs({"c": 1, "a": 2, "b": 3}, limit=2) == "c 1 · a 2"  # as Keras logged them
     assert fmt.logs({}) == ""
     assert fmt.logs({"loss": 0.123456789}) == "loss 0.1235"
 
@@ -207,12 +208,18 @@ def test_terminal_view_prints_each_epoch_and_event_once() -> None:
     assert "\r" not in text  # piped: no redrawn line
 
 
-def test_terminal_view_redraws_the_live_line_on_a_terminal() -> None:
+def test_terminal_view_draws_the_live_bar_on_a_terminal_and_erases_it_on_close() -> None:
     out = io.StringIO()
     view = TerminalView(out=out, live=True)
     view.update(snapshot(training()))
-    assert out.getvalue().endswith(fmt.progress_line(training(), 1014.0))
-    assert "\r\x1b[2K" in out.getvalue()
+    bar_line = fmt.progress_line(training(), 1014.0, fmt.bar_width(view.console.width))
+    drawn = out.getvalue()
+    assert bar_line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
+    assert "\x1b[" in drawn  # colour and cursor control on a terminal
+    view.close()
+    assert out.getvalue()[len(drawn) :].count("\x1b[2K") >= 1  # the bar line erased
+    view.update(snapshot(training(number=3)))  # after close: nothing drawn any more
+    assert "#3" not in out.getvalue()
 
 
 def test_json_lines_view() -> None:
@@ -235,3 +242,139 @@ def test_epoch_line_marks_an_epoch_stopped_part_way() -> None:
     assert fmt.bar(16, 90) in line
     full = fmt.epoch_line(training, {**record, "steps": 90})
     assert "90/90" in full and "partial" not in full
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (0.0010000000474974513, "0.001"),  # Keras' float32 learning rate
+        (0.41, "0.41"),
+        (0.881234, "0.8812"),
+        (1234.56, "1235"),
+        (0.00012, "1.2e-4"),
+        (123456.0, "1.235e+5"),
+        (99999.5, "1e+5"),
+        (-0.5, "-0.5"),
+        (0.0, "0"),
+        (2.0, "2"),
+        (float("nan"), "NaN"),
+        (float("-inf"), "-∞"),
+    ],
+)
+def test_numbers_as_the_widget_writes_them(value: float, text: str) -> None:
+    assert fmt.number(value) == text
+
+
+def test_parameters_keep_more_digits_and_whole_numbers() -> None:
+    assert fmt.param(0.0010000000474974513) == "0.001"
+    assert fmt.param(0.00025) == "2.5e-4"
+    assert fmt.param(0.123456) == "0.123456"
+    assert fmt.param(1234567) == "1234567"
+    assert fmt.param(None) == "-"
+    assert fmt.param([1, 2]) == "[1, 2]"
+    assert fmt.metric(True) == "True"
+
+
+def test_order_is_the_widgets() -> None:
+    keras = ["accuracy", "loss", "mae", "val_accuracy", "val_loss", "val_mae", "val_extra"]
+    assert fmt.order_metrics(keras) == [
+        "loss",
+        "val_loss",
+        "accuracy",
+        "val_accuracy",
+        "mae",
+        "val_mae",
+        "val_extra",
+    ]
+
+
+def test_a_users_name_for_a_recorded_parameter_joins_its_row() -> None:
+    params = {
+        "epochs": 5,
+        "optimizer": "Adam",
+        "learning_rate": 0.0010000000474974513,
+        "lr": 0.001,
+        "opt": "adam",
+        "batch": 32,
+    }
+    assert fmt.param_rows(params) == [
+        ("epochs", "5"),
+        ("optimizer (opt)", "Adam"),
+        ("learning_rate (lr)", "0.001"),
+        ("batch", "32"),
+    ]
+    # Different values tell different things: both rows stay.
+    assert fmt.param_rows({"learning_rate": 0.001, "lr": 0.01}) == [
+        ("learning_rate", "0.001"),
+        ("lr", "0.01"),
+    ]
+
+
+def long_training() -> dict[str, object]:
+    logs = {f"metric_{i}": 0.5 for i in range(12)}
+    record = {"epoch": 0, "logs": logs, "steps": 10, "started_at": 1000.0, "ended_at": 1012.0}
+    return training(epochs=[record], current={**training()["current"], "logs": logs})  # type: ignore[dict-item]
+
+
+def test_lines_are_cut_at_the_terminal_width_never_wrapped() -> None:
+    out = io.StringIO()
+    view = TerminalView(out=out, live=True)
+    view.console.width = 50
+    view.update(snapshot(long_training()))
+    view.close()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert any(line.startswith("#2 Epoch 1/5") for line in lines)
+    assert all(len(line) <= 50 for line in lines), lines
+    assert any(line.endswith("…") for line in lines)
+
+
+def test_piped_output_keeps_whole_lines() -> None:
+    out = io.StringIO()
+    view = TerminalView(out=out, live=False)
+    view.update(snapshot(long_training()))
+    view.close()
+    assert out.getvalue().splitlines()[1].endswith("metric_6 0.5 · metric_7 0.5")
+    assert "\x1b[" not in out.getvalue()
+
+
+def test_no_color_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
+    sgr_colour = re.compile(r"\x1b\[[0-9;]*3[0-9][;m]")
+    coloured = io.StringIO()
+    view = TerminalView(out=coloured, live=True)
+    view.update(snapshot(training(status="completed", current=None)))
+    view.close()
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = io.StringIO()
+    view = TerminalView(out=plain, live=True)
+    view.update(snapshot(training(status="completed", current=None)))
+    view.close()
+    assert sgr_colour.search(coloured.getvalue())
+    assert not sgr_colour.search(plain.getvalue())
+    assert "completed" in plain.getvalue()
+
+
+def test_the_terminal_and_the_widget_order_metrics_by_one_rule() -> None:
+    """js/state.js orderMetrics, run by Node, on the same names."""
+    import json
+    import shutil
+    import subprocess
+
+    from tests.helpers import ROOT
+
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed")
+    cases = [
+        ["accuracy", "loss", "mae", "val_accuracy", "val_loss", "val_mae", "val_extra", "lr"],
+        ["val_loss", "loss"],
+        ["b", "a", "val_b", "loss", "val_c"],
+    ]
+    script = (
+        "import('./state.js').then(m => console.log(JSON.stringify("
+        f"{json.dumps(cases)}.map(c => m.orderMetrics(c)))))"
+    )
+    result = subprocess.run(
+        ["node", "-e", script], cwd=ROOT / "js", capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [fmt.order_metrics(c) for c in cases]

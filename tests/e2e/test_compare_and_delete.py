@@ -155,8 +155,8 @@ def record_trainings(model_key: str) -> list[dict[str, list[float]]]:
 
 
 def stored(model_key: str) -> list[dict[str, Any]]:
-    """`dltrack trainings KEY --json`: the trainings with their epochs, by number."""
-    result = run_cli("trainings", model_key, "--json")
+    """`dltrack trainings list KEY --json`: the trainings with their epochs, by number."""
+    result = run_cli("trainings", "list", model_key, "--json")
     assert result.returncode == 0, result.stderr
     trainings: list[dict[str, Any]] = json.loads(result.stdout)["trainings"]
     return sorted(trainings, key=lambda t: t["number"])

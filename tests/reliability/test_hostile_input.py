@@ -420,11 +420,11 @@ def test_html_in_names_stays_verbatim_text(amqp_url: str, firestore_url: str) ->
 
     listing = run_cli("models", "list", "--store", firestore_url)
     assert MODEL_NAME in listing.stdout
-    shown = run_cli("show", key, "1", *urls)
+    shown = run_cli("trainings", "show", key, "1", *urls)
     assert shown.returncode == 0 and MODEL_NAME in shown.stdout and METRIC in shown.stdout
-    trainings = run_cli("trainings", key, *urls)
+    trainings = run_cli("trainings", "list", key, *urls)
     assert MODEL_NAME in trainings.stdout and METRIC in trainings.stdout
-    as_json = json.loads(run_cli("trainings", key, "--json", *urls).stdout)
+    as_json = json.loads(run_cli("trainings", "list", key, "--json", *urls).stdout)
     assert as_json["model"]["name"] == MODEL_NAME
     watched = run_cli("watch", key, "--json", "--timeout", "2", *urls)
     snaps = [json.loads(line) for line in watched.stdout.splitlines()]

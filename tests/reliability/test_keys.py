@@ -90,9 +90,9 @@ def test_watcher_and_magic_refuse_a_malformed_key(key: str) -> None:
 CLI_COMMANDS = [
     ["models", "delete", "{key}"],
     ["models", "rename", "{key}", "new name"],
-    ["trainings", "{key}"],
+    ["trainings", "list", "{key}"],
     ["trainings", "delete", "{key}", "1"],
-    ["show", "{key}", "1"],
+    ["trainings", "show", "{key}", "1"],
     ["watch", "{key}", "--timeout", "1"],
     ["stop", "{key}", "--timeout", "1"],
 ]
@@ -128,7 +128,7 @@ def test_an_unknown_key_changes_nothing(
     assert "no model with key" in warned and "dltrack models create" in warned
     with pytest.raises(UnknownModelError):
         Watcher(unknown, store=firestore_url).start()
-    assert cli(["trainings", unknown, "--store", firestore_url]) == 2
+    assert cli(["trainings", "list", unknown, "--store", firestore_url]) == 2
     assert "no model with key" in capsys.readouterr().err
     store = open_store(firestore_url)
     try:

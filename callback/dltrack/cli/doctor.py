@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from dltrack.cli.parsing import Subparsers, command
 from dltrack.wire import config
 from dltrack.wire.errors import DltrackError
 from dltrack.wire.keys import new_model_key, new_training_id
@@ -125,3 +126,15 @@ def check_store(url: str) -> Check:
 def run_checks(settings: config.Settings) -> list[Check]:
     """Check the broker and the store of `settings`; never raises, never shows a secret."""
     return [check_broker(settings.broker_url), check_store(settings.store_url)]
+
+
+def doctor(broker: str | None, store: str | None) -> int:
+    ok = True
+    for check in run_checks(config.resolve(broker, store)):
+        ok = ok and check.ok
+        print(f"{'OK  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    return 0 if ok else 1
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    command(subparsers, "doctor", doctor, "check the broker and store settings")

@@ -53,7 +53,7 @@ def find_training(s: Store, model_key: str, ref: str) -> TrainingRecord:
     kind = "id" if is_training_id(ref) else "number"
     raise ConfigError(
         f"model {model_key} has no training with {kind} {ref!r}; "
-        f"list them with `dltrack trainings {model_key}`"
+        f"list them with `dltrack trainings list {model_key}`"
     )
 
 

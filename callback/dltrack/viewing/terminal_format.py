@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Iterable
 from typing import Any
 
 BAR_WIDTH = 30
@@ -24,13 +27,61 @@ def rate(steps_per_second: float | None) -> str:
     return f"{1 / steps_per_second:.2f}s/it"
 
 
+def number(value: float, digits: int = 4) -> str:
+    """`value` to `digits` significant digits, trailing zeros dropped, as the widget's
+    formatMetric writes it: 0.41, 0.8812, 1235, 1.2e-4, 1.235e+5. Keras logs float32, so
+    0.001 arrives as 0.0010000000474974513; four digits show what was meant."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    if value == 0:
+        return "0"
+    text = f"{value:.{digits}g}"
+    if abs(value) >= 1e5 or abs(value) < 1e-3 or "e" in text:
+        mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+        return f"{_trim(mantissa)}e{int(exponent):+d}"
+    return _trim(text)
+
+
+def _trim(fixed: str) -> str:
+    return fixed.rstrip("0").rstrip(".") if "." in fixed else fixed
+
+
 def metric(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return number(float(value))
+
+
+def param(value: Any) -> str:
+    """A parameter value: whole numbers as they are, fractions to 6 significant digits (more
+    than a metric: a user's 0.00025 must survive, float32 noise from digit 8 on must not)."""
+    if isinstance(value, float):
+        return number(value, digits=6)
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def order_metrics(names: Iterable[str]) -> list[str]:
+    """The widget's order (js/state.js orderMetrics): `loss` first, then the others as Keras
+    logged them, each followed by its `val_` twin; `val_` metrics without a twin last."""
+    unique = list(dict.fromkeys(names))
+    present = set(unique)
+    train = [n for n in unique if not n.startswith("val_")]
+    train.sort(key=lambda n: n != "loss")  # stable: only loss moves
+    ordered: list[str] = []
+    for name in train:
+        ordered.append(name)
+        if f"val_{name}" in present:
+            ordered.append(f"val_{name}")
+    return ordered + [n for n in unique if n.startswith("val_") and n[4:] not in present]
 
 
 def logs(values: dict[str, Any], limit: int = 8) -> str:
-    """`loss 0.41 · accuracy 0.88 · val_loss …`, train metrics first, each before its val twin."""
-    names = sorted(values, key=lambda n: (n.removeprefix("val_"), n.startswith("val_")))
+    """`loss 0.41 · val_loss 0.5 · accuracy 0.88 · …`, in the widget's order."""
+    names = order_metrics(values)
     return " · ".join(f"{n} {metric(values[n])}" for n in names[:limit])
 
 
@@ -49,7 +100,12 @@ def epoch_label(epoch: int, planned: int | None) -> str:
     return f"Epoch {epoch + 1}/{planned}" if planned else f"Epoch {epoch + 1}"
 
 
-def progress_line(training: dict[str, Any], now: float) -> str:
+def bar_width(columns: int) -> int:
+    """The bar's width for a terminal this wide: the metrics after it matter more."""
+    return max(10, min(BAR_WIDTH, columns // 6))
+
+
+def progress_line(training: dict[str, Any], now: float, width: int = BAR_WIDTH) -> str:
     current = training["current"]
     step, steps = current["step"], current["steps"]
     elapsed = now - current["epoch_started_at"]
@@ -58,12 +114,12 @@ def progress_line(training: dict[str, Any], now: float) -> str:
     count = f"{step}/{steps}" if steps else f"{step}"
     return (
         f"#{training['number'] or '?'} {epoch_label(current['epoch'], training['epochs_planned'])} "
-        f"{bar(step, steps)} {count} [{duration(elapsed)}<{duration(eta)}, {rate(speed)}] "
+        f"{bar(step, steps, width)} {count} [{duration(elapsed)}<{duration(eta)}, {rate(speed)}] "
         f"{logs(current['logs'], limit=4)}"
     )
 
 
-def epoch_line(training: dict[str, Any], record: dict[str, Any]) -> str:
+def epoch_line(training: dict[str, Any], record: dict[str, Any], width: int = BAR_WIDTH) -> str:
     steps = record.get("steps")
     took = None
     if record.get("started_at") and record.get("ended_at"):
@@ -71,9 +127,9 @@ def epoch_line(training: dict[str, Any], record: dict[str, Any]) -> str:
     planned = (training.get("params") or {}).get("steps")
     if steps and planned and steps < planned:
         # Stopped part-way: show how far it got, as the widget does.
-        count, filled = f"{steps}/{planned} (partial)", bar(steps, planned)
+        count, filled = f"{steps}/{planned} (partial)", bar(steps, planned, width)
     else:
-        count, filled = (f"{steps}/{steps}" if steps else "done"), bar(1, 1)
+        count, filled = (f"{steps}/{steps}" if steps else "done"), bar(1, 1, width)
     return (
         f"#{training['number'] or '?'} {epoch_label(record['epoch'], training['epochs_planned'])} "
         f"{filled} {count} [{duration(took)}] {logs(record['logs'])}"
@@ -118,3 +174,38 @@ def sparkline(values: list[float], width: int = 40) -> str:
     low, high = min(values), max(values)
     span = high - low or 1.0
     return "".join(SPARK[int((v - low) / span * (len(SPARK) - 1))] for v in values)
+
+
+# Names users give to what the Tracker records under Keras' own name.
+ALIASES = {
+    "learning_rate": ("lr", "learningrate", "learning-rate"),
+    "epochs": ("n_epochs", "num_epochs", "nb_epoch"),
+    "optimizer": ("opt", "optim"),
+}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        # The recorded learning rate went through float32: 0.001 -> 0.0010000000474974513.
+        return math.isclose(a, b, rel_tol=1e-6)
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()  # "adam" and Adam
+    return bool(a == b)
+
+
+def param_rows(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) per parameter; a user's name for a recorded one (`lr` beside Keras'
+    `learning_rate`) with the same value joins its row as `learning_rate (lr)`; with a
+    different value both rows stay, since they then tell different things."""
+    merged: dict[str, list[str]] = {name: [] for name in params}
+    for canonical, aliases in ALIASES.items():
+        if canonical not in params:
+            continue
+        for alias in aliases:
+            if alias in merged and _same(params[alias], params[canonical]):
+                merged[canonical].append(alias)
+                del merged[alias]
+    return [
+        (f"{name} ({', '.join(also)})" if also else name, param(params[name]))
+        for name, also in merged.items()
+    ]

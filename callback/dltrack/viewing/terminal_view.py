@@ -1,49 +1,105 @@
-"""`dltrack watch`: tqdm-style bars in a terminal, fed by Watcher snapshots.
+"""`dltrack watch`: bars in a terminal, fed by Watcher snapshots.
 
-Finished epochs and events are printed once, as lasting lines; the running epoch is one line
-redrawn in place (only on a terminal; piped output gets the lasting lines alone).
+One renderer owns the screen: a rich `Live` display holds one bar per running training at the
+bottom, and every lasting line (a finished epoch, an ended training, a command's answer) is
+printed through the same console, which puts it above the bars. Nothing else writes to the
+terminal while the view is open (Live also routes stray prints of this process above the
+bars), so no write can land in the middle of a redrawn line. Lines are cut at the terminal's
+width, never wrapped; colour follows the terminal (rich honours NO_COLOR and TERM=dumb).
+Piped output gets the lasting lines alone, uncut and without colour.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 from typing import Any, TextIO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.text import Text
 
 from dltrack.viewing import terminal_format as fmt
 from dltrack.wire.records import LIVE_STATUSES
 
+STATUS_STYLES = {
+    "running": "cyan",
+    "completed": "green",
+    "stopped": "yellow",
+    "failed": "bold red",
+    "lost": "magenta",
+    "interrupted": "magenta",
+}
+
+
+def styled(line: str) -> Text:
+    """`line` with colour on the parts worth finding at a glance; the text itself unchanged."""
+    text = Text(line, no_wrap=True, overflow="ellipsis")
+    text.highlight_regex(r"█+", "green")
+    text.highlight_regex(r"░+", "bright_black")
+    text.highlight_regex(r"^ *#[0-9?]+", "bold")
+    for word, style in STATUS_STYLES.items():
+        text.highlight_regex(rf"\b{word}\b", style)
+    return text
+
 
 class TerminalView:
+    """Thread-safe: `update` runs on the Watcher's thread, `close` on the main one. After
+    `close` nothing more is drawn, so a question asked on the terminal stays intact."""
+
     def __init__(self, out: TextIO | None = None, live: bool | None = None) -> None:
-        self.out = out or sys.stdout
-        self.live = self.out.isatty() if live is None else live
+        self.console = Console(
+            file=out or sys.stdout,
+            force_terminal=live,
+            force_interactive=live,
+            highlight=False,
+            emoji=False,
+            markup=False,
+        )
+        self.live = self.console.is_terminal
+        self._lock = threading.Lock()
+        self._display: Live | None = None
+        self._closed = False
         self._printed_epochs: set[tuple[str, int]] = set()
         self._statuses: dict[str, str] = {}
         self._commands: dict[str, str] = {}
-        self._live_line = False
         self._started = False
 
-    def _print(self, text: str) -> None:
-        if self._live_line:
-            self.out.write("\r\x1b[2K")
-            self._live_line = False
-        self.out.write(text + "\n")
+    def _bar_width(self) -> int:
+        return fmt.bar_width(self.console.width) if self.live else fmt.BAR_WIDTH
+
+    def _print(self, line: str) -> None:
+        if self.live:
+            self.console.print(styled(line), no_wrap=True, overflow="ellipsis", crop=True)
+        else:
+            self.console.print(line, soft_wrap=True)  # a file keeps whole lines
 
     def update(self, snap: dict[str, Any]) -> None:
-        now = snap["now"]
-        if not self._started:
-            self._started = True
-            self._header(snap)
-        for training in reversed(snap["trainings"]):  # oldest first reads naturally
-            self._training_events(training, now)
-        for command in snap["commands"]:
-            self._command_event(command)
-        running = [t for t in snap["trainings"] if t["current"]]
-        if self.live and running:
-            self.out.write("\r\x1b[2K" + fmt.progress_line(running[0], now))
-            self._live_line = True
-        self.out.flush()
+        with self._lock:
+            if self._closed:
+                return
+            now = snap["now"]
+            if not self._started:
+                self._started = True
+                self._header(snap)
+            for training in reversed(snap["trainings"]):  # oldest first reads naturally
+                self._training_events(training, now)
+            for command in snap["commands"]:
+                self._command_event(command)
+            if self.live:
+                running = [t for t in reversed(snap["trainings"]) if t["current"]]
+                bars = [styled(fmt.progress_line(t, now, self._bar_width())) for t in running]
+                if self._display is None:
+                    self._display = Live(
+                        Group(*bars),
+                        console=self.console,
+                        transient=True,  # the bars go when the view closes; lasting lines stay
+                        refresh_per_second=4,
+                    )
+                    self._display.start(refresh=True)
+                else:
+                    self._display.update(Group(*bars), refresh=True)
 
     def _header(self, snap: dict[str, Any]) -> None:
         model = snap["model"] or {}
@@ -60,13 +116,14 @@ class TerminalView:
         tid = training["training_id"]
         status = training["status"]
         previous = self._statuses.get(tid)
-        if previous is None:
-            self._print(f"#{training['number'] or '?'} {status} ({tid})")
         for record in training["epochs"]:
             if (tid, record["epoch"]) not in self._printed_epochs:
                 self._printed_epochs.add((tid, record["epoch"]))
-                self._print(fmt.epoch_line(training, record))
-        if previous is not None and previous != status:
+                self._print(fmt.epoch_line(training, record, self._bar_width()))
+        # A running training is shown by its bar; a lasting line only tells how one ended,
+        # so no line above the bars goes stale.
+        ended = status not in LIVE_STATUSES
+        if ended and previous != status:
             self._print(fmt.training_summary(training, now))
         self._statuses[tid] = status
 
@@ -85,10 +142,13 @@ class TerminalView:
         self._print(texts.get(state, f"{what}: {state}"))
 
     def close(self) -> None:
-        if self._live_line:
-            self.out.write("\n")
-            self._live_line = False
-        self.out.flush()
+        """Stop drawing for good: the bars are erased, the lasting lines stay."""
+        with self._lock:
+            self._closed = True
+            if self._display is not None:
+                self._display.stop()
+                self._display = None
+            self.console.file.flush()
 
 
 class JsonLinesView:
@@ -96,10 +156,16 @@ class JsonLinesView:
 
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
+        self._lock = threading.Lock()
+        self._closed = False
 
     def update(self, snap: dict[str, Any]) -> None:
-        self.out.write(json.dumps(snap, separators=(",", ":")) + "\n")
-        self.out.flush()
+        with self._lock:  # whole lines, and none after close (a question may follow)
+            if not self._closed:
+                self.out.write(json.dumps(snap, separators=(",", ":")) + "\n")
+                self.out.flush()
 
     def close(self) -> None:
-        self.out.flush()
+        with self._lock:
+            self._closed = True
+            self.out.flush()

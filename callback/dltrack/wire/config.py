@@ -7,6 +7,7 @@ configuration reaches every entry point the same way.
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,3 +112,10 @@ def _mask_raw_userinfo(url: str) -> str:
     if sep and at and ":" in userinfo:
         return f"{scheme}://***@{host}"
     return url
+
+
+def add_location_options(parser: argparse.ArgumentParser) -> None:
+    """`--broker URL` and `--store URL`, for the CLI's commands and the `%dltrack` magic alike:
+    one spelling and one help text wherever a user names the two."""
+    parser.add_argument("--broker", help="broker URL (default: DLTRACK_BROKER_URL or local)")
+    parser.add_argument("--store", help="store URL (default: DLTRACK_STORE_URL or local)")

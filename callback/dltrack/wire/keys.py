@@ -54,7 +54,7 @@ def check_training_id(value: object) -> str:
     if not is_training_id(value):
         raise ConfigError(
             f"{value!r} is not a training id: expected 16 hex digits, "
-            "as listed by `dltrack trainings KEY`"
+            "as listed by `dltrack trainings list KEY`"
         )
     assert isinstance(value, str)
     return value
