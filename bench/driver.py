@@ -58,11 +58,13 @@ def tracker(model_key: str, broker: str, store: str, epochs: int, steps: int) ->
 
 
 def paced(rate: float, start: float, i: int) -> float:
-    """Sleep until batch i is due, at `rate` batches per second from `start`; how late it is."""
-    delay = start + i / rate - time.monotonic()
+    """Sleep until batch i is due, at `rate` batches per second from `start`; then how late
+    it is (s)."""
+    due = start + i / rate
+    delay = due - time.monotonic()
     if delay > 0:
         time.sleep(delay)
-    return -delay
+    return time.monotonic() - due
 
 
 def train(

@@ -1,18 +1,9 @@
 """Batch end in a training process -> what a viewer in another process knows, p50/p99.
 
-A child process drives a real Tracker's hooks from a paced plain-Python loop (10, 100 and 1000
-batches/s, 5 s epochs); each batch end is stamped (`time.monotonic()`, one clock for all
-processes) into the logs as `t_sent`. The parent watches it twice: through a raw
-`Broker.subscribe_updates` feed parsed with `protocol.parse_update` (*raw*), and through a real
-`Watcher` listener, which is what the widget and `dltrack watch` get (*watcher*). Two figures:
-
-- age: for every update that arrives, how long ago the batch it reports ended: the staleness of
-  what the viewer shows at that moment (the pipeline's own delay).
-- freshness: for every batch, the time from its end to the first update that reports it or a
-  later batch. It includes the wait for the next coalesced progress message (the Tracker sends
-  at most ~10/s), so at high batch rates it is bounded below by that design choice.
-
-    python -m bench.latency [--quick] [--out results.json]
+A child process drives a real Tracker at 10, 100 and 1000 batches/s, stamping each batch end
+into the logs (`t_sent`); this process watches through a raw update feed and a real Watcher and
+derives *age* (per update: how old the batch it shows is) and *freshness* (per batch: how long
+until an update showed it). docs/benchmarks.md, section 2.
 """
 
 from __future__ import annotations
@@ -27,14 +18,8 @@ from .sandbox import Sandbox, backends
 
 RATES = (10, 100, 1000)
 HEADER = (
-    "broker",
-    "batches/s",
-    "age raw p50 / p99 ms",
-    "age watcher p50 / p99 ms",
-    "freshness raw p50 / p99 ms",
-    "freshness watcher p50 / p99 ms",
-    "progress msgs/s",
-    "listener calls/s",
+    "broker | batches/s | age raw p50 / p99 ms | age watcher p50 / p99 ms | freshness raw p50 /"
+    " p99 ms | freshness watcher p50 / p99 ms | progress msgs/s | listener calls/s"
 )
 
 
@@ -46,9 +31,8 @@ def one_run(sandbox: Sandbox, backend: str, rate: int, seconds: float) -> dict[s
     ready, go, out = driver.CTX.Event(), driver.CTX.Event(), driver.CTX.Queue()
     args = (key, broker, sandbox.local_url, 1, rate, seconds, steps, ready, go, out)
     child = driver.start(driver.train, *args)
-    raw = RawFeed(broker, key).start()
-    view = WatcherView(broker, sandbox.local_url, key).start()
-    raw.steps = view.steps = steps
+    raw = RawFeed(broker, key, steps).start()
+    view = WatcherView(broker, sandbox.local_url, key, steps).start()
     if not ready.wait(120):
         raise RuntimeError("the training process did not start")
     go.set()

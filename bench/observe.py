@@ -31,10 +31,10 @@ class RawFeed:
     """`Broker.subscribe_updates` parsed with `protocol.parse_update`, in a thread that owns
     the connection; counts messages and bytes too."""
 
-    def __init__(self, broker_url: str, model_key: str) -> None:
+    def __init__(self, broker_url: str, model_key: str, steps: int) -> None:
         self.broker_url = broker_url
         self.model_key = model_key
-        self.steps = 1
+        self.steps = steps
         self.seen: list[Observation] = []
         self.messages = 0
         self.bytes = 0
@@ -88,10 +88,10 @@ class RawFeed:
 class WatcherView:
     """A real `Watcher` with a listener, as the widget and the terminal view use it."""
 
-    def __init__(self, broker_url: str, store_url: str, model_key: str) -> None:
+    def __init__(self, broker_url: str, store_url: str, model_key: str, steps: int) -> None:
         from dltrack import Watcher
 
-        self.steps = 1
+        self.steps = steps
         self.seen: list[Observation] = []
         self.calls: list[float] = []  # when the listener was called
         self.watcher = Watcher(model_key, broker=broker_url, store=store_url)

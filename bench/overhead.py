@@ -1,18 +1,9 @@
-"""fit() time with each callback relative to fit() with none, on a tiny MLP and a small CNN.
+"""fit() time with each callback relative to fit() with none, on a tiny MLP and a small CNN;
+then dltrack's own cost, measured directly (bench/tracker_cost.py).
 
-First dltrack alone: its two backends alternated with no callback (none, local, none, amqp,
-none, ...). Then everyone in rounds (no callback, A, B, no callback, C, D, ..., the order
-rotating from round to round). Every run sits next to a no-callback run, and its ratio is
-taken against the mean of its no-callback neighbours; the tables give the median ratio and
-its interquartile range. CPU time (all threads of the process) is given beside wall time
-because it is less disturbed by other work on a shared machine. A garbage collection and a
-0.3 s pause precede every run.
-
-Then dltrack's own cost, measured directly (bench/tracker_cost.py): its hooks' time on the
-training thread and its background threads' CPU time in a real fit(), and a tight loop of
-direct `on_train_batch_end` calls on a real session, in us per call.
-
-    python -m bench.overhead [--quick] [--out results.json]
+Every run sits next to a no-callback run and its ratio is taken against the mean of its
+no-callback neighbours: dltrack alone first (none, local, none, amqp, none, ...), then everyone
+in rounds whose order rotates. docs/benchmarks.md, section 1, says the method in full.
 """
 
 from __future__ import annotations
@@ -183,14 +174,12 @@ def run(quick: bool) -> dict[str, Any]:
     return result
 
 
-COST_COLUMNS = {
-    "train_begin_ms": "train_begin ms",
-    "batch_hooks_ms": "all batch hooks ms",
-    "epoch_hooks_ms": "epoch hooks ms",
-    "train_end_ms": "train_end ms",
-    "broker_thread_cpu_ms": "broker thread CPU ms",
-    "store_thread_cpu_ms": "store thread CPU ms",
-}
+HOOKS_MS = ["train_begin_ms", "batch_hooks_ms", "epoch_hooks_ms", "train_end_ms"]
+COST_COLUMNS = [*HOOKS_MS, "broker_thread_cpu_ms", "store_thread_cpu_ms"]  # COST_HEADER's order
+COST_HEADER = (
+    "backend | fit s | train_begin ms | all batch hooks ms | epoch hooks ms | train_end ms | broker"
+    " thread CPU ms | store thread CPU ms | sum / fit time | steady state"
+)
 
 
 def _variant_row(v: dict[str, Any]) -> list[object]:
@@ -225,14 +214,13 @@ def tables(result: dict[str, Any]) -> str:
             for n, a in m["dltrack_alone"].items()
         ]
         out.append("dltrack alone, alternated with no callback:")
-        out.append(table(["callback", "wall time ratio", "CPU time ratio", "n"], rows))
+        out.append(table("callback | wall time ratio | CPU time ratio | n", rows))
         out.append("Side by side with the alternatives, in rotating rounds:")
         rows = [_variant_row(v) for v in m["variants"].values()]
-        out.append(table(["callback", "wall time ratio", "CPU time ratio", "fit s", "n"], rows))
+        out.append(table("callback | wall time ratio | CPU time ratio | fit s | n", rows))
         out.append("Where dltrack's cost goes in one such fit() (median of the instrumented fits):")
         rows = [_cost_row(n, c) for n, c in m["dltrack_cost"].items()]
-        header = ["backend", "fit s", *COST_COLUMNS.values(), "sum / fit time", "steady state"]
-        out.append(table(header, rows))
+        out.append(table(COST_HEADER, rows))
     rows = []
     for backend, h in result["hook"].items():
         if "skipped" in h:
@@ -242,7 +230,7 @@ def tables(result: dict[str, Any]) -> str:
         floor = runner.pair(h["timer_floor_us"], digits=2)
         rows.append([backend, num(t["p50"], 2), num(t["p99"], 2), num(t["max"], 0), floor])
     out.append("### The Tracker's own time per batch, on the training thread")
-    out.append(table(["backend", "p50 us", "p99 us", "max us", "timer alone p50 / p99 us"], rows))
+    out.append(table("backend | p50 us | p99 us | max us | timer alone p50 / p99 us", rows))
     return "\n\n".join(out)
 
 

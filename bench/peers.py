@@ -123,7 +123,7 @@ def tools(sandbox: Sandbox) -> Iterator[list[Variant]]:
         if amqp:
             try:
                 Original2020Tracker(key, amqp).cleanup()
-            except Exception as exc:  # noqa: BLE001 - cleanup only; the queues expire anyway
+            except Exception as exc:  # noqa: BLE001 - cleanup only: reported, not fatal
                 log(f"could not delete the 2020-style queues: {exc}")
 
 

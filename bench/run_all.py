@@ -14,7 +14,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 PARTS = ("overhead", "latency", "stop_time", "scale")
@@ -33,27 +32,26 @@ def main() -> int:
         parser.error(f"unknown parts: {', '.join(sorted(set(parts) - set(PARTS)))}")
     results = args.results or Path(tempfile.mkdtemp(prefix="dltrack-bench-"))
     results.mkdir(parents=True, exist_ok=True)
-    sections, failed = [], []
+    sections, failed, machine = [], [], {}
     for part in parts:
         out = results / f"{part}.json"
-        command = [sys.executable, "-m", f"bench.{part}", "--out", str(out)]
-        print(f"== {part}: {' '.join(command + ['--quick'] * args.quick)}", flush=True)
-        started = time.monotonic()
+        command = [sys.executable, "-m", f"bench.{part}", "--out", str(out)] + [
+            "--quick"
+        ] * args.quick
+        print(f"== {part}: {' '.join(command)}", flush=True)
         try:
-            code = subprocess.run(
-                command + ["--quick"] * args.quick, cwd=ROOT, timeout=PART_TIMEOUT_S
-            ).returncode
+            code = subprocess.run(command, cwd=ROOT, timeout=PART_TIMEOUT_S).returncode
         except subprocess.TimeoutExpired:
             code = -1
-        took = f"{(time.monotonic() - started) / 60:.1f} min"
-        if code == 0 and out.with_suffix(".md").exists():
+        if code == 0:
+            meta = json.loads(out.read_text())["meta"]
+            machine = meta["machine"]
+            took = f"{meta['took_s'] / 60:.1f} min"
             sections.append(f"## {part} ({took})\n\n{out.with_suffix('.md').read_text()}")
         else:
             failed.append(part)
-            sections.append(f"## {part}\n\nFailed (status {code}, {took}).\n")
-    if out.exists():
-        machine = json.loads(out.read_text())["meta"]["machine"]
-        sections.insert(0, "Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()) + "\n")
+            sections.append(f"## {part}\n\nFailed (status {code}; its output says why).\n")
+    sections.insert(0, "Machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()) + "\n")
     (results / "tables.md").write_text("\n".join(sections))
     print(f"\n{results / 'tables.md'}: paste into docs/benchmarks.md; failed: {failed or 'none'}")
     return 1 if failed else 0

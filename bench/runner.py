@@ -105,8 +105,9 @@ def ratio(s: dict[str, float] | None) -> str:
     return f"**{s['median']:.3f}x** [{s['q1']:.3f}-{s['q3']:.3f}]" if s else "-"
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+def table(header: str, rows: Sequence[Sequence[object]]) -> str:
+    """A markdown table; `header` as its cells are written there: "a | b | c"."""
+    lines = [f"| {header} |", "|" + "---|" * len(header.split(" | "))]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -120,15 +121,13 @@ def machine() -> dict[str, Any]:
         except importlib.metadata.PackageNotFoundError:
             return "-"
 
-    cpus = [
-        line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo") if "model name" in line
-    ]
-    ram = [int(line.split()[1]) for line in _lines("/proc/meminfo") if line.startswith("MemTotal")]
+    cpu = _proc("/proc/cpuinfo", "model name")
+    ram = _proc("/proc/meminfo", "MemTotal")
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": os.cpu_count(),
-        "cpu": cpus[0] if cpus else platform.processor(),
-        "ram_gib": round(ram[0] / 2**20) if ram else None,
+        "cpu": cpu or platform.processor(),
+        "ram_gib": round(int(ram.split()[0]) / 2**20) if ram else None,
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         **{p: version(p) for p in ("tensorflow", "keras", "pika", "tqdm", "tensorboard", "mlflow")},
@@ -145,8 +144,10 @@ def _rabbitmq_version() -> str:
         return "-"
 
 
-def _lines(path: str) -> list[str]:
+def _proc(path: str, field: str) -> str | None:
+    """The first `field: value` of a /proc file (Linux), else None."""
     try:
-        return Path(path).read_text().splitlines()
+        lines = Path(path).read_text().splitlines()
     except OSError:
-        return []
+        return None
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(field)), None)

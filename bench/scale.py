@@ -1,13 +1,10 @@
 """N = 1, 10, 100 concurrent trainings on one RabbitMQ, with several viewers.
 
-Trainings are real Trackers driven by fast plain-Python loops (200 batches/s each, 1 s
-epochs) spread over a few processes; all belong to one model, so every viewer follows all of
-them: three real Watchers, each in a process of its own, plus a raw feed in this process that
-counts messages and bytes and times each progress update's age. The Store every Tracker writes
-to is wrapped, and its calls counted per training: they must grow with epochs, never with
-batches. RabbitMQ's own CPU is read from /proc.
-
-    python -m bench.scale [--quick] [--out results.json]
+Real Trackers driven by plain-Python loops (200 batches/s each, 1 s epochs) in up to 4
+processes, all of one model; three real Watchers, each in a process of its own, and a raw feed
+here that counts messages and bytes and times each progress update's age. Store writes are
+counted per training (they must grow with epochs, never with batches); RabbitMQ's CPU is read
+from /proc. docs/benchmarks.md, section 4.
 """
 
 from __future__ import annotations
@@ -66,8 +63,7 @@ def one_size(sandbox: Sandbox, n: int, seconds: float) -> dict[str, Any]:
     for _p, ready in viewers + trainers:
         if not ready.wait(180):
             raise RuntimeError("a benchmark process did not start")
-    raw = RawFeed(broker, key).start()
-    raw.steps = STEPS
+    raw = RawFeed(broker, key, STEPS).start()
     beam0, t0 = beam_cpu_s(), time.monotonic()
     go.set()
     results = [out.get(timeout=seconds + 300) for _ in trainers]
@@ -136,16 +132,9 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 HEADER = (
-    "N",
-    "msgs/s in / delivered",
-    "progress/s per training",
-    "bytes per epoch per training (one viewer)",
-    "store writes per training",
-    "progress age p50 / p99 ms",
-    "RabbitMQ CPU %",
-    "viewers' CPU %",
-    "tracker CPU % per training",
-    "driver loop late p99 ms",
+    "N | msgs/s in / delivered | progress/s per training | bytes per epoch per training (one"
+    " viewer) | store writes per training | progress age p50 / p99 ms | RabbitMQ CPU % | viewers'"
+    " CPU % | tracker CPU % per training | driver loop late p99 ms"
 )
 
 

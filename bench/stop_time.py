@@ -1,14 +1,9 @@
 """Stop sent -> `stop_training` set in the training process, p50/p99, both backends.
 
-A child process runs trainings on demand (a real Tracker driven at 100 batches/s, so "plus the
-current batch" is at most 10 ms); the parent waits until the training is live, waits a random
-0-300 ms so the stop lands at any phase of the Tracker's polling, stamps the time and sends the
-stop, in turn, through `Watcher.stop_training` (what the Stop button and `dltrack stop` call,
-through the Watcher's live thread) and through `Broker.send_command` directly, on a connection
-opened before the wait. The child stamps the moment `stop_training` is set. For the Watcher path
-the time until the viewer shows the training's acknowledgement is given too (*ack shown*).
-
-    python -m bench.stop_time [--quick] [--out results.json]
+A child process runs trainings on demand (a real Tracker at 100 batches/s); once the viewer
+sees one, this process waits a random 0-300 ms, stamps the time and stops it, in turn through
+`Watcher.stop_training` and `Broker.send_command`; the child stamps when `stop_training` is set.
+docs/benchmarks.md, section 3.
 """
 
 from __future__ import annotations
@@ -76,7 +71,7 @@ def trials(sandbox: Sandbox, backend: str, count: int) -> dict[str, Any]:
         child.join(timeout=30)
         watcher.close()
     result: dict[str, Any] = {name: tail(values) for name, values in samples.items()}
-    result["stops"] = 2 * count
+    result["stops"] = len(PATHS) * count
     result["undelivered"] = undelivered
     log(f"stop {backend}: " + ", ".join(f"{p} {pair(result[p])} ms" for p in samples))
     return result
@@ -92,20 +87,14 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 def tables(result: dict[str, Any]) -> str:
-    header = [
-        "broker",
-        "Watcher.stop_training p50 / p99 ms",
-        "Broker.send_command p50 / p99 ms",
-        "ack shown p50 / p99 ms",
-        "stops",
-    ]
+    header = "broker | Watcher.stop_training p50 / p99 ms | Broker.send_command p50 / p99 ms"
     rows = [
         [b, "not run", r["skipped"], "", ""]
         if "skipped" in r
         else [b, pair(r["watcher"]), pair(r["send_command"]), pair(r["watcher_ack"]), r["stops"]]
         for b, r in result.items()
     ]
-    return table(header, rows)
+    return table(header + " | ack shown p50 / p99 ms | stops", rows)
 
 
 if __name__ == "__main__":

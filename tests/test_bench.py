@@ -48,7 +48,7 @@ def test_percentiles_interpolate_and_tables_are_markdown() -> None:
     assert runner.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
     assert runner.tail([1.0, 2.0, 3.0])["max"] == 3.0
     assert runner.num(float("nan")) == "-"
-    assert runner.table(["a", "b"], [[1, "x"]]) == "| a | b |\n|---|---|\n| 1 | x |"
+    assert runner.table("a | b", [[1, "x"]]) == "| a | b |\n|---|---|\n| 1 | x |"
 
 
 def test_a_saved_result_prints_its_tables(tmp_path: Path) -> None:
