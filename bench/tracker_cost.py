@@ -7,6 +7,7 @@ import contextlib
 import statistics
 import time
 from typing import Any
+from unittest import mock
 
 from . import driver
 from .runner import tail
@@ -17,16 +18,14 @@ def attribution(build_fit: Any, sandbox: Sandbox, backend: str, fits: int) -> di
     """Median over `fits` real fit()s of: time in each kind of hook, each background thread's
     own `time.thread_time()` when it ends, and the same sum between the first epoch's start
     and the last one's end (the steady state, without connecting and shutting down)."""
-    import dltrack.training.broker_link
-    import dltrack.training.store_writer
     from dltrack import Tracker
+    from dltrack.training import broker_link, store_writer
 
     thread_cpu: dict[str, float] = {}
-    originals = {}
 
-    def instrument(cls: Any, name: str) -> None:
+    def timed(cls: Any, name: str) -> Any:
+        """`cls.run` (a thread's body) that notes the thread's own CPU time when it ends."""
         run = cls.run
-        originals[cls] = run
 
         def timed_run(self: Any) -> None:
             try:
@@ -34,7 +33,7 @@ def attribution(build_fit: Any, sandbox: Sandbox, backend: str, fits: int) -> di
             finally:
                 thread_cpu[name] = time.thread_time()
 
-        cls.run = timed_run
+        return mock.patch.object(cls, "run", timed_run)
 
     spent: dict[str, float] = {}
     steady: dict[str, float] = {}
@@ -75,11 +74,9 @@ def attribution(build_fit: Any, sandbox: Sandbox, backend: str, fits: int) -> di
         def on_train_end(self, logs: Any = None) -> None:
             self._time("train_end_ms", super().on_train_end, logs)
 
-    instrument(dltrack.training.broker_link.BrokerLink, "broker")
-    instrument(dltrack.training.store_writer.StoreWriter, "store")
     url = sandbox.broker_url(backend)
     rows = []
-    try:
+    with timed(broker_link.BrokerLink, "broker"), timed(store_writer.StoreWriter, "store"):
         for _ in range(fits):
             spent.clear()
             steady.clear()
@@ -95,9 +92,6 @@ def attribution(build_fit: Any, sandbox: Sandbox, backend: str, fits: int) -> di
             hooks = (steady["last_hooks_ms"] - steady["first_hooks_ms"]) / 1000
             row["steady_share"] = (hooks + steady["last_cpu"] - steady["first_cpu"]) / span
             rows.append(row)
-    finally:
-        for cls, run in originals.items():
-            cls.run = run
     keys = rows[0].keys()
     return {k: statistics.median(r[k] for r in rows) for k in keys} | {"fits": fits}
 
