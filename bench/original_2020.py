@@ -1,10 +1,10 @@
 """The 2020 DL-Tracker callback's hot path, re-implemented small: the baseline being measured.
 
-Kept from the original (its 2020 report): one `updates_<key>` and one `signal_<key>` queue with
-a 5 s message TTL; a blocking pika connection opened at train begin; every hook builds a message
-and publishes it synchronously, through a thread started and joined for each message; a second
-thread consumes the signal queue and sets `stop_training` on STOP. Left out: its HTTP calls to a
-database webhook at train/epoch begin and end (per epoch, so leaving them out flatters it).
+Kept from the original: one `updates_<key>` and one `signal_<key>` queue with a 5 s message
+TTL; a blocking pika connection opened at train begin; every hook builds a message and publishes
+it synchronously, through a thread started and joined for each message; a second thread consumes
+the signal queue and sets `stop_training` on STOP. Left out: its HTTP calls to a database
+webhook at train/epoch begin and end (per epoch, so leaving them out flatters it).
 """
 
 from __future__ import annotations
