@@ -37,8 +37,8 @@ js:                    ## rebuild the front end into dltrack_widget/static/
 js-test:
 	cd js && npm ci --no-audit --no-fund --loglevel=error && npm test
 
-bench: setup           ## run every benchmark and rewrite docs/benchmarks.md
-	$(BIN)/python tools/services.py run -- $(BIN)/python -m bench.run_all
+bench: setup           ## run every benchmark; prints the tables for docs/benchmarks.md
+	$(BIN)/python tools/services.py run -- $(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 screenshots: setup    ## copy the browser tests' best screenshots into docs/screenshots
 	$(BIN)/python -m tests.e2e.publish_screenshots

@@ -1,8 +1,8 @@
-"""dltrack's benchmarks, side by side with the alternatives (docs/benchmarks.md).
+"""dltrack's benchmarks. Nothing here is a test: wall-clock figures on a shared machine belong
+in a document (docs/benchmarks.md), never in an assertion.
 
-`python -m bench.run_all` runs every part and rewrites docs/benchmarks.md; each part also runs
-alone (`python -m bench.overhead`, `bench.latency`, `bench.stop_time`, `bench.scale`), each
-with `--quick` for a smoke run. Parts that need RabbitMQ read `DLTRACK_TEST_AMQP_URL` (set by
-`tools/services.py run -- …`) and report "not run" without it. Nothing here is a test: wall-clock
-numbers on a shared machine belong in a report, never in an assertion.
+`python -m bench.NAME [--quick] [--out FILE.json] [--from FILE.json]` runs one and prints its
+markdown tables; `python -m bench.run_all` (`make bench`) runs them all. A benchmark is a module
+with `run(quick) -> dict` and `tables(result) -> str` that ends with
+`runner.main(run, tables, __doc__)`; docs/benchmarks.md, "Adding a benchmark", says the rest.
 """

@@ -8,114 +8,66 @@ stamp travels in the logs as `t_sent`, so a viewer can tell how old what it show
 
 from __future__ import annotations
 
+import multiprocessing
 import time
-from typing import Any
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
+from typing import Any, cast
 
-from .fake_model import attach
+CTX = multiprocessing.get_context("spawn")  # a fresh interpreter, as a user's training is
+
+STORE_WRITES = frozenset({"start_training", "update_training", "write_epoch", "delete_training"})
 
 
-def paced(rate: float, start: float, i: int) -> None:
-    """Sleep until batch i is due, at `rate` batches per second from `start`."""
-    delay = start + i / rate - time.monotonic()
+class FakeModel:
+    """What the Tracker touches on a model: a name, `count_params`, and `stop_training`, whose
+    setting is time-stamped."""
+
+    name = "fake"
+    optimizer = None
+    stop_set_at: float | None = None
+
+    def count_params(self) -> int:
+        return 0
+
+    @property
+    def stop_training(self) -> bool:
+        return self.stop_set_at is not None
+
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        if value and self.stop_set_at is None:
+            self.stop_set_at = time.monotonic()
+
+
+def start(target: Callable[..., None], *args: Any) -> BaseProcess:
+    """`target(*args)` in a child process."""
+    process = CTX.Process(target=target, args=args, daemon=True)
+    process.start()
+    return process
+
+
+def tracker(model_key: str, broker: str, store: str, epochs: int, steps: int) -> Any:
+    """A real Tracker on a fake model, with fit()'s parameters."""
+    from dltrack import Tracker
+
+    tracker = Tracker(model_key, broker=broker, store=store, handle_interrupt=False)
+    tracker.set_model(FakeModel())
+    tracker.set_params({"epochs": epochs, "steps": steps, "verbose": 0})
+    return tracker
+
+
+def paced(rate: float, start: float, i: int) -> float:
+    """Sleep until batch i is due, at `rate` batches per second from `start`; then how late
+    it is (s)."""
+    due = start + i / rate
+    delay = due - time.monotonic()
     if delay > 0:
         time.sleep(delay)
+    return time.monotonic() - due
 
 
 def train(
-    model_key: str,
-    broker: str,
-    store: str,
-    rate: float,
-    seconds: float,
-    steps: int,
-    ready: Any,
-    go: Any,
-    out: Any,
-    pacing: str = "current",
-) -> None:
-    """One training at `rate` batches/s for `seconds`; sends back every batch's end time.
-
-    `pacing="send-time"` swaps in the Tracker's former progress pacing (bench/pacing.py)."""
-    from dltrack import Tracker
-
-    if pacing == "send-time":
-        from .pacing import use_send_time_pacing
-
-        use_send_time_pacing()
-
-    batches = max(1, int(rate * seconds))
-    epochs = -(-batches // steps)
-    tracker = Tracker(model_key, broker=broker, store=store, handle_interrupt=False)
-    attach(tracker, epochs, steps)
-    ready.set()
-    go.wait()
-    tracker.on_train_begin()
-    ends: list[float] = []
-    start = time.monotonic()
-    for i in range(batches):
-        epoch, step = divmod(i, steps)
-        if step == 0:
-            tracker.on_epoch_begin(epoch)
-        paced(rate, start, i)
-        now = time.monotonic()
-        tracker.on_train_batch_end(step, {"loss": 1.0 / (i + 1), "t_sent": now})
-        ends.append(now)
-        if step == steps - 1 or i == batches - 1:
-            tracker.on_epoch_end(epoch, {"loss": 1.0 / (i + 1)})
-    tracker.on_train_end()
-    out.put({"training_id": tracker.training_id, "ends": ends, "steps": steps})
-
-
-def serve_stops(
-    model_key: str, broker: str, store: str, rate: float, requests: Any, out: Any
-) -> None:
-    """Trainings on demand, each running until a stop arrives: for the stop benchmark.
-
-    For every item on `requests` (until None), start a training, report its id, run batches
-    at `rate` until the Tracker sets `stop_training` (or 20 s pass), report when that was."""
-    from dltrack import Tracker
-
-    while requests.get() is not None:
-        steps = 100_000
-        tracker = Tracker(model_key, broker=broker, store=store, handle_interrupt=False)
-        model = attach(tracker, 1, steps)
-        tracker.on_train_begin()
-        tracker.on_epoch_begin(0)
-        out.put({"training_id": tracker.training_id})
-        start = time.monotonic()
-        for i in range(steps):
-            paced(rate, start, i)
-            tracker.on_train_batch_end(i, {"loss": 0.5})
-            if model.stop_training or time.monotonic() - start > 20.0:
-                break
-        tracker.on_epoch_end(0, {"loss": 0.5})
-        tracker.on_train_end()
-        out.put({"stop_set_at": model.stop_set_at, "batches": i + 1})
-
-
-class CountingStore:
-    """Wraps a Store and counts its calls per training, to show writes are O(epochs)."""
-
-    WRITES = frozenset({"start_training", "update_training", "write_epoch", "delete_training"})
-
-    def __init__(self, store: Any, counts: dict[str, dict[str, int]]) -> None:
-        self._store = store
-        self._counts = counts
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._store, name)
-        if name not in self.WRITES:
-            return method
-
-        def counted(model_key: str, training_id: str, *args: Any, **kwargs: Any) -> Any:
-            per = self._counts.setdefault(training_id, {})
-            per[name] = per.get(name, 0) + 1
-            return method(model_key, training_id, *args, **kwargs)
-
-        return counted
-
-
-def train_many(
     model_key: str,
     broker: str,
     store: str,
@@ -128,61 +80,102 @@ def train_many(
     out: Any,
 ) -> None:
     """`trainings` concurrent Trackers in this process, each at `rate` batches/s, driven
-    round-robin from one loop; reports store calls per training and how late the loop ran."""
-    import dltrack.training.store_writer
-    from dltrack import Tracker
+    round-robin from one loop; reports every batch's end time, how late the loop ran, and
+    each training's store writes (which must grow with epochs, never with batches)."""
+    import dltrack.training.store_writer as store_writer
+    from dltrack.backends import open_store
+    from dltrack.backends.store import Store
 
     counts: dict[str, dict[str, int]] = {}
-    real_open_store = dltrack.training.store_writer.open_store
-    dltrack.training.store_writer.open_store = lambda url: CountingStore(
-        real_open_store(url), counts
-    )
+
+    def counting_open_store(url: str) -> Store:
+        return cast(Store, CountingStore(open_store(url), counts))
+
+    # The store thread opens its Store through this name; the process ends with the run.
+    vars(store_writer)["open_store"] = counting_open_store
     batches = max(1, int(rate * seconds))
     epochs = -(-batches // steps)
-    trackers = []
-    for _ in range(trainings):
-        tracker = Tracker(model_key, broker=broker, store=store, handle_interrupt=False)
-        attach(tracker, epochs, steps)
-        trackers.append(tracker)
+    trackers = [tracker(model_key, broker, store, epochs, steps) for _ in range(trainings)]
     ready.set()
     go.wait()
     cpu0 = time.process_time()
-    for tracker in trackers:
-        tracker.on_train_begin()
+    for t in trackers:
+        t.on_train_begin()
     start = time.monotonic()
-    late = []
+    ends, late = [], []
     for i in range(batches):
         epoch, step = divmod(i, steps)
-        paced(rate, start, i)
-        late.append(time.monotonic() - (start + i / rate))
+        late.append(paced(rate, start, i))
         now = time.monotonic()
-        for tracker in trackers:
+        ends.append(now)
+        for t in trackers:
             if step == 0:
-                tracker.on_epoch_begin(epoch)
-            tracker.on_train_batch_end(step, {"loss": 1.0 / (i + 1), "t_sent": now})
+                t.on_epoch_begin(epoch)
+            t.on_train_batch_end(step, {"loss": 1.0 / (i + 1), "t_sent": now})
             if step == steps - 1 or i == batches - 1:
-                tracker.on_epoch_end(epoch, {"loss": 1.0 / (i + 1)})
+                t.on_epoch_end(epoch, {"loss": 1.0 / (i + 1)})
     loop_s = time.monotonic() - start
-    left = 0
-    for tracker in trackers:
-        tracker.on_train_end()
-        session = tracker._session
-        left += session.left_in_spool if session is not None else 0
-    ids = [t.training_id for t in trackers]
+    for t in trackers:
+        t.on_train_end()
     out.put(
         {
-            "training_ids": ids,
+            "training_ids": [t.training_id for t in trackers],
+            "ends": ends,
             "batches": batches,
             "epochs": epochs,
             "loop_s": loop_s,
             "late_p99_ms": 1000 * sorted(late)[int(0.99 * (len(late) - 1))],
             "cpu_s": time.process_time() - cpu0,
-            "left_in_spool": left,
+            "left_in_spool": sum(t._session.left_in_spool for t in trackers if t._session),
             # Every training's rows, not just this process's: the spool is shared, so a row
             # may be written by any process's store thread.
             "store_calls": counts,
         }
     )
+
+
+class CountingStore:
+    """Wraps a Store and counts its write calls per training."""
+
+    def __init__(self, store: Any, counts: dict[str, dict[str, int]]) -> None:
+        self._store = store
+        self._counts = counts
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+        if name not in STORE_WRITES:
+            return method
+
+        def counted(model_key: str, training_id: str, *args: Any, **kwargs: Any) -> Any:
+            per = self._counts.setdefault(training_id, {})
+            per[name] = per.get(name, 0) + 1
+            return method(model_key, training_id, *args, **kwargs)
+
+        return counted
+
+
+def serve_stops(
+    model_key: str, broker: str, store: str, rate: float, requests: Any, out: Any
+) -> None:
+    """Trainings on demand, each running until a stop arrives: for the stop benchmark.
+
+    For every item on `requests` (until None), start a training, report its id, run batches
+    at `rate` until the Tracker sets `stop_training` (or 20 s pass), report when that was."""
+    while requests.get() is not None:
+        steps = 100_000
+        t = tracker(model_key, broker, store, 1, steps)
+        t.on_train_begin()
+        t.on_epoch_begin(0)
+        out.put({"training_id": t.training_id})
+        start = time.monotonic()
+        for i in range(steps):
+            paced(rate, start, i)
+            t.on_train_batch_end(i, {"loss": 0.5})
+            if t.model.stop_training or time.monotonic() - start > 20.0:
+                break
+        t.on_epoch_end(0, {"loss": 0.5})
+        t.on_train_end()
+        out.put({"stop_set_at": t.model.stop_set_at})
 
 
 def view(model_key: str, broker: str, store: str, ready: Any, done: Any, out: Any) -> None:
@@ -197,13 +190,6 @@ def view(model_key: str, broker: str, store: str, ready: Any, done: Any, out: An
     cpu0, wall0 = time.process_time(), time.monotonic()
     done.wait()
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-    snap = watcher.snapshot()
+    trainings = len(watcher.snapshot()["trainings"])
     watcher.close()
-    out.put(
-        {
-            "cpu_s": cpu,
-            "wall_s": wall,
-            "listener_calls": calls[0],
-            "trainings_seen": len(snap["trainings"]),
-        }
-    )
+    out.put({"cpu_s": cpu, "wall_s": wall, "listener_calls": calls[0], "trainings_seen": trainings})

@@ -1,128 +1,89 @@
 """Batch end in a training process -> what a viewer in another process knows, p50/p99.
 
-A child process drives a real Tracker's hooks from a paced plain-Python loop (10, 100 and 1000
-batches/s); the parent watches it twice, through a raw `Broker.subscribe_updates` feed parsed
-with `protocol.parse_update`, and through a real `Watcher` listener (what the widget and
-`dltrack watch` get, at most 12 calls/s). Two figures per path:
-
-- freshness: for every batch, the time from its end to the first update that reports it or a
-  later batch. It includes the wait for the next coalesced progress message (the Tracker sends
-  at most 10/s), so at high batch rates it is bounded below by that design choice.
-- age: for every update that arrives, how long ago the batch it reports ended: the staleness of
-  what the viewer shows at that moment (the pipeline's own delay, coalescing aside).
-
-    python -m bench.latency [--quick] [--out results.json]
+A child process drives a real Tracker at 10, 100 and 1000 batches/s, stamping each batch end
+into the logs (`t_sent`); this process watches through a raw update feed and a real Watcher and
+derives *age* (per update: how old the batch it shows is) and *freshness* (per batch: how long
+until an update showed it). docs/benchmarks.md, section 2.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
-import multiprocessing
-import sys
 import time
 from typing import Any
 
+from . import driver, runner
 from .observe import RawFeed, WatcherView, ages, freshness
-from .sandbox import Sandbox, amqp_url
-from .stats import tail
+from .runner import log, num, pair, table, tail
+from .sandbox import Sandbox, backends
 
 RATES = (10, 100, 1000)
+HEADER = (
+    "broker | batches/s | age raw p50 / p99 ms | age watcher p50 / p99 ms | freshness raw p50 /"
+    " p99 ms | freshness watcher p50 / p99 ms | progress msgs/s | listener calls/s"
+)
 
 
-def one_run(
-    sandbox: Sandbox,
-    backend: str,
-    rate: int,
-    seconds: float,
-    pacing: str = "current",
-    listener: str = "current",
-) -> dict[str, Any]:
-    """One training watched both ways. `pacing="send-time"`: the Tracker's former progress
-    pacing (in the child); `listener="former"`: the Watcher's former listener pacing (here)."""
-    from . import driver
-    from .watcher_before import former_listener_pacing
-
+def one_run(sandbox: Sandbox, backend: str, rate: int, seconds: float) -> dict[str, Any]:
+    """One training, on a model of its own, watched both ways."""
     broker = sandbox.broker_url(backend)
     key = sandbox.new_model(f"latency-{backend}-{rate}")
-    steps = max(10, rate * 5)  # 5 s epochs
-    ctx = multiprocessing.get_context("spawn")
-    ready, go, out = ctx.Event(), ctx.Event(), ctx.Queue()
-    child = ctx.Process(
-        target=driver.train,
-        args=(key, broker, sandbox.local_url, rate, seconds, steps, ready, go, out, pacing),
-        daemon=True,
-    )
-    child.start()
-    raw = RawFeed(broker, key).start()
-    with former_listener_pacing() if listener == "former" else contextlib.nullcontext():
-        view = WatcherView(broker, sandbox.local_url, key).start()
-    raw.steps = view.steps = steps
+    steps = max(10, rate * 5)
+    ready, go, out = driver.CTX.Event(), driver.CTX.Event(), driver.CTX.Queue()
+    args = (key, broker, sandbox.local_url, 1, rate, seconds, steps, ready, go, out)
+    child = driver.start(driver.train, *args)
+    raw = RawFeed(broker, key, steps).start()
+    view = WatcherView(broker, sandbox.local_url, key, steps).start()
     if not ready.wait(120):
         raise RuntimeError("the training process did not start")
     go.set()
-    result = out.get(timeout=seconds + 120)
+    ends = out.get(timeout=seconds + 120)["ends"]
     child.join(timeout=30)
     time.sleep(1.0)  # the last updates
     raw.close()
     view.close()
-    tid = result["training_id"]
-    # Every update of this model is this training's (a fresh model per run).
-    ends = result["ends"]
-    row: dict[str, Any] = {"batches": len(ends), "seconds": ends[-1] - ends[0] if ends else 0}
+    span = max(ends[-1] - ends[0], 1e-9)
+    row: dict[str, Any] = {"batches": len(ends)}
     for name, seen in (("raw", raw.seen), ("watcher", view.seen)):
-        fresh = freshness(ends, seen)
         row[name] = {
-            "freshness_ms": tail([1000 * s for s in fresh]),
+            "freshness_ms": tail([1000 * s for s in freshness(ends, seen)]),
             "age_ms": tail([1000 * s for s in ages(seen)]),
-            "unreported_batches": len(ends) - len(fresh),
-            "updates": len(seen),
         }
-    row["raw"]["messages"] = raw.messages
     row["raw"]["by_type"] = raw.by_type
-    row["raw"]["updates_per_s"] = raw.by_type.get("progress", 0) / max(row["seconds"], 1e-9)
-    row["watcher"]["listener_calls"] = view.calls
-    row["training_id"] = tid
+    row["progress_per_s"] = raw.by_type.get("progress", 0) / span
+    calls = [t for t in view.calls if ends[0] <= t <= ends[-1]]
+    row["listener_calls_per_s"] = len(calls) / span
     return row
 
 
-def run(quick: bool, log: Any = print) -> dict[str, Any]:
+def run(quick: bool) -> dict[str, Any]:
     seconds = {10: 4.0, 100: 3.0, 1000: 3.0} if quick else {10: 20.0, 100: 10.0, 1000: 10.0}
-    result: dict[str, Any] = {"quick": quick, "backends": {}}
+    result: dict[str, Any] = {}
     with Sandbox("latency") as sandbox:
-        for backend in ("local", "amqp"):
-            if backend == "amqp" and amqp_url() is None:
-                result["backends"][backend] = {"skipped": "DLTRACK_TEST_AMQP_URL is not set"}
-                continue
-            rows = {}
-            for rate in RATES:
-                row = one_run(sandbox, backend, rate, seconds[rate])
-                rows[str(rate)] = row
-                r, w = row["raw"], row["watcher"]
-                log(
-                    f"latency {backend} {rate}/s: raw freshness p50 "
-                    f"{r['freshness_ms']['p50']:.1f} p99 {r['freshness_ms']['p99']:.1f} ms, age "
-                    f"p50 {r['age_ms']['p50']:.1f} p99 {r['age_ms']['p99']:.1f}; watcher "
-                    f"freshness p50 {w['freshness_ms']['p50']:.1f} p99 "
-                    f"{w['freshness_ms']['p99']:.1f}, age p50 {w['age_ms']['p50']:.1f} "
-                    f"p99 {w['age_ms']['p99']:.1f} ms; {r['updates_per_s']:.1f} progress/s"
-                )
-            result["backends"][backend] = rows
+        for backend, why in backends().items():
+            result[backend] = {"skipped": why} if why else {}
+            for rate in [] if why else RATES:
+                row = result[backend][str(rate)] = one_run(sandbox, backend, rate, seconds[rate])
+                ages_ms = pair(row["raw"]["age_ms"]), pair(row["watcher"]["age_ms"])
+                log(f"latency {backend} {rate}/s: age raw {ages_ms[0]}, watcher {ages_ms[1]} ms")
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 3-4 s per rate")
-    parser.add_argument("--out", help="write the results as JSON here")
-    args = parser.parse_args(argv)
-    result = run(args.quick)
-    if args.out:
-        with open(args.out, "w") as out:
-            json.dump(result, out, indent=1)
-    return 0
+def tables(result: dict[str, Any]) -> str:
+    rows: list[list[object]] = []
+    for backend, by_rate in result.items():
+        if "skipped" in by_rate:
+            rows.append([backend, "not run", by_rate["skipped"], "", "", "", "", ""])
+            continue
+        for rate, r in by_rate.items():
+            raw, w = r["raw"], r["watcher"]
+            progress = f"{num(r['progress_per_s'])} ({r['batches']} batches)"
+            ages_ms = [pair(raw["age_ms"]), pair(w["age_ms"])]
+            fresh_ms = [pair(raw["freshness_ms"]), pair(w["freshness_ms"])]
+            rows.append(
+                [backend, rate, *ages_ms, *fresh_ms, progress, num(r["listener_calls_per_s"])]
+            )
+    return table(HEADER, rows)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    runner.main(run, tables, __doc__)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 Observation = tuple[float, int, float | None]  # (received at, global batch index, t_sent)
@@ -30,11 +31,10 @@ class RawFeed:
     """`Broker.subscribe_updates` parsed with `protocol.parse_update`, in a thread that owns
     the connection; counts messages and bytes too."""
 
-    def __init__(self, broker_url: str, model_key: str) -> None:
+    def __init__(self, broker_url: str, model_key: str, steps: int) -> None:
         self.broker_url = broker_url
         self.model_key = model_key
-        self.steps = 1
-        self.training_id: str | None = None
+        self.steps = steps
         self.seen: list[Observation] = []
         self.messages = 0
         self.bytes = 0
@@ -73,8 +73,6 @@ class RawFeed:
                     if message is None:
                         continue
                     self.by_type[message["type"]] = self.by_type.get(message["type"], 0) + 1
-                    if self.training_id and message.get("training_id") != self.training_id:
-                        continue
                     found = carried(message, self.steps)
                     if found is not None:
                         self.seen.append((now, found[0], found[1]))
@@ -90,13 +88,12 @@ class RawFeed:
 class WatcherView:
     """A real `Watcher` with a listener, as the widget and the terminal view use it."""
 
-    def __init__(self, broker_url: str, store_url: str, model_key: str) -> None:
+    def __init__(self, broker_url: str, store_url: str, model_key: str, steps: int) -> None:
         from dltrack import Watcher
 
-        self.steps = 1
-        self.training_id: str | None = None
+        self.steps = steps
         self.seen: list[Observation] = []
-        self.calls = 0
+        self.calls: list[float] = []  # when the listener was called
         self.watcher = Watcher(model_key, broker=broker_url, store=store_url)
 
     def start(self) -> WatcherView:
@@ -106,10 +103,8 @@ class WatcherView:
 
     def _on_snapshot(self, snap: dict[str, Any]) -> None:
         now = time.monotonic()
-        self.calls += 1
+        self.calls.append(now)
         for t in snap["trainings"]:
-            if self.training_id is not None and t["training_id"] != self.training_id:
-                continue
             current = t.get("current")
             if current:
                 index = current["epoch"] * self.steps + current["step"]
@@ -121,7 +116,7 @@ class WatcherView:
         self.watcher.close()
 
 
-def freshness(ends: list[float], seen: list[Observation]) -> list[float]:
+def freshness(ends: Sequence[float], seen: Sequence[Observation]) -> list[float]:
     """For every batch: seconds from its end to the first observation of it or a later one.
 
     Batches never observed (the run's last few, if the final message was lost) are left out."""
@@ -139,6 +134,6 @@ def freshness(ends: list[float], seen: list[Observation]) -> list[float]:
     return out
 
 
-def ages(seen: list[Observation]) -> list[float]:
+def ages(seen: Sequence[Observation]) -> list[float]:
     """For every observation carrying a batch stamp: how old that batch was on arrival."""
     return [received - sent for received, _, sent in seen if sent is not None]

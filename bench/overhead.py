@@ -1,49 +1,37 @@
-"""fit() time with each callback relative to fit() with none, on a tiny MLP and a small CNN.
+"""fit() time with each callback relative to fit() with none, on a tiny MLP and a small CNN;
+then dltrack's own cost, measured directly (bench/tracker_cost.py).
 
-First dltrack alone: its two backends alternated with no callback (none, local, none, amqp,
-none, ...). Then everyone in rounds (no callback, A, B, no callback, C, D, ..., the order
-rotating from round to round). Every run sits next to a no-callback run, and its ratio is
-taken against the mean of its no-callback neighbours; the report gives the median ratio and
-its interquartile range. CPU time (all threads of the process) is reported beside wall time
-because it is less disturbed by other work on a shared machine.
-
-Then dltrack's own cost, measured directly (bench/tracker_cost.py): its hooks' time on the
-training thread and its background threads' CPU time in a real fit(), and a tight loop of
-direct `on_train_batch_end` calls on a real session, in us per call.
-
-    python -m bench.overhead [--quick] [--out results.json]
+Every run sits next to a no-callback run and its ratio is taken against the mean of its
+no-callback neighbours: dltrack alone first (none, local, none, amqp, none, ...), then everyone
+in rounds whose order rotates. docs/benchmarks.md, section 1, says the method in full.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import gc
-import json
-import os
-import shutil
 import statistics
-import sys
 import time
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
+from . import runner
 from .models import BATCH, cnn, mlp
-from .stats import spread
+from .peers import Variant, tools
+from .runner import log, num, ratio, spread, table
+from .sandbox import Sandbox, backends
 from .tracker_cost import attribution, hook_timing
 
 COOL_DOWN_S = 0.3
 # Long enough epochs that per-epoch work (records, store writes) weighs as in a real training,
 # not 4 times a second.
 MLP_STEPS = 1000
-SLOW_RATIO = 2.5
+SLOW_RATIO = 2.5  # a peer this slow after two rounds sits out the rest: the run stays short
+Samples = dict[str, dict[str, list[float]]]
 
 
-def timed_fit(model: Any, x: Any, y: Any, epochs: int, variant: Any) -> tuple[float, float]:
+def timed_fit(model: Any, x: Any, y: Any, epochs: int, variant: Variant) -> tuple[float, float]:
     """(wall s, process CPU s) of one fit() with the variant's fresh callbacks.
 
-    Other engineers' test suites restart RabbitMQ on this machine now and then; a fit that
+    Other engineers' test suites restart RabbitMQ on a shared machine now and then; a fit that
     fails because of that (the 2020-style callback crashes fit() when the broker is away,
     which is one of its flaws) is retried, and the failure is counted."""
     for attempt in range(3):
@@ -55,7 +43,7 @@ def timed_fit(model: Any, x: Any, y: Any, epochs: int, variant: Any) -> tuple[fl
             variant.after()
         except Exception as exc:  # noqa: BLE001 - reported, then retried
             variant.failures.append(repr(exc)[:200])
-            print(f"  {variant.name}: fit() failed ({exc!r:.120}), retrying", file=sys.stderr)
+            log(f"  {variant.name}: fit() failed ({exc!r:.120}), retrying")
             time.sleep(2.0 * (attempt + 1))
             continue
         return time.perf_counter() - wall, time.process_time() - cpu
@@ -67,23 +55,15 @@ def schedule(names: list[str], round_no: int) -> list[str]:
     and at the end, so that every variant has a no-callback neighbour."""
     others = [n for n in names if n != "none"]
     shift = round_no % len(others)
-    others = others[shift:] + others[:shift]
     order: list[str] = []
-    for i, name in enumerate(others):
-        if i % 2 == 0:
-            order.append("none")
-        order.append(name)
-    order.append("none")
-    return order
+    for i, name in enumerate(others[shift:] + others[:shift]):
+        order += ["none", name] if i % 2 == 0 else [name]
+    return [*order, "none"]
 
 
 def alternate(names: list[str], repeats: int) -> list[str]:
     """A B A C A B A C ... A: each variant between two no-callback runs."""
-    order = ["none"]
-    for _ in range(repeats):
-        for name in names:
-            order += [name, "none"]
-    return order
+    return ["none", *(step for _ in range(repeats) for n in names for step in (n, "none"))]
 
 
 def neighbour_baseline(runs: list[tuple[str, float, float]], i: int) -> tuple[float, float]:
@@ -95,25 +75,18 @@ def neighbour_baseline(runs: list[tuple[str, float, float]], i: int) -> tuple[fl
             j += step
         if 0 <= j < len(runs):
             found.append(runs[j])
-    return (
-        statistics.mean(r[1] for r in found),
-        statistics.mean(r[2] for r in found),
-    )
+    return statistics.mean(r[1] for r in found), statistics.mean(r[2] for r in found)
 
 
-Samples = dict[str, dict[str, list[float]]]
-
-
-def run_sequence(order: list[str], fit: Any, by_name: dict[str, Any], samples: Samples) -> None:
+def run_sequence(order: list[str], fit: Any, by_name: dict[str, Variant], into: Samples) -> None:
     """Run the fits in `order`; file each variant's times and its ratios to its neighbours."""
     runs = []
     for name in order:
         gc.collect()  # no collector pause inherited from the previous run
         time.sleep(COOL_DOWN_S)  # nor work that a previous callback left running
-        wall, cpu = fit(by_name[name])
-        runs.append((name, wall, cpu))
+        runs.append((name, *fit(by_name[name])))
     for i, (name, wall, cpu) in enumerate(runs):
-        s = samples.setdefault(name, {"wall": [], "cpu": [], "ratio": [], "cpu_ratio": []})
+        s = into.setdefault(name, {"wall": [], "cpu": [], "ratio": [], "cpu_ratio": []})
         s["wall"].append(wall)
         s["cpu"].append(cpu)
         if name != "none":
@@ -126,163 +99,140 @@ def summarise(samples: Samples, name: str) -> dict[str, Any]:
     s = samples.get(name)
     if not s:
         return {}
-    out = {"seconds": spread(s["wall"])}
+    out: dict[str, Any] = {"seconds": spread(s["wall"]), "n": len(s["wall"])}
     if s["ratio"]:
         out |= {"ratio": spread(s["ratio"]), "cpu_ratio": spread(s["cpu_ratio"])}
     return out
 
 
-def measure_model(
-    build: Any,
-    variants: list[Any],
-    rounds: int,
-    repeats: int,
-    target_s: float,
-    sandbox: Any,
-    log: Any,
-) -> dict[str, Any]:
+def measure_model(build: Any, variants: list[Variant], quick: bool, sandbox: Sandbox) -> Any:
+    rounds, repeats, target_s = (2, 1, 0.8) if quick else (5, 6, 3.0)
     model, x, y, description = build()
     by_name = {v.name: v for v in variants}
-    runnable = [v.name for v in variants if v.make is not None]
+    runnable = [v.name for v in variants if not v.skipped]
     # Compile and warm up, then size the fit so that it lasts about target_s.
     model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
     steps = -(-len(x) // BATCH)
-    per_epoch, _ = timed_fit(model, x, y, 2, by_name["none"])
-    epochs = max(2, round(target_s / (per_epoch / 2)))
+    two_epochs, _ = timed_fit(model, x, y, 2, by_name["none"])
+    epochs = max(2, round(target_s / (two_epochs / 2)))
     log(f"  {description}: {steps} steps/epoch, {epochs} epochs per fit")
     for name in runnable:  # first-use costs (tracing, files, connections) stay out
         timed_fit(model, x, y, 1, by_name[name])
 
-    def fit(variant: Any) -> tuple[float, float]:
+    def fit(variant: Variant) -> tuple[float, float]:
         return timed_fit(model, x, y, epochs, variant)
 
-    # The target's own measurement: dltrack and nothing else, A B A C A B ... A.
     ours = [n for n in runnable if n.startswith("dltrack")]
     alone: Samples = {}
-    if ours:
-        run_sequence(alternate(ours, repeats), fit, by_name, alone)
-        line = ", ".join(f"{n} {spread(alone[n]['ratio'])['median']:.3f}x" for n in ours)
-        log(f"  dltrack alone, alternated with no callback ({repeats} each): {line}")
-    # Everyone side by side, in rotating rounds; a peer clearly slow after two rounds (over
-    # SLOW_RATIO) sits out the rest, which keeps the whole run short.
+    run_sequence(alternate(ours, repeats), fit, by_name, alone)
     samples: Samples = {}
     active = list(runnable)
     for r in range(rounds):
         run_sequence(schedule(active, r), fit, by_name, samples)
-        line = ", ".join(f"{n} {samples[n]['ratio'][-1]:.3f}" for n in active if n != "none")
-        log(f"  round {r + 1}/{rounds}: {line}")
+        ratios = {n: samples[n]["ratio"] for n in active if n != "none"}
+        log(
+            f"  round {r + 1}/{rounds}: " + ", ".join(f"{n} {v[-1]:.3f}" for n, v in ratios.items())
+        )
         if r == 1:
-            active = [
-                n
-                for n in active
-                if n == "none" or statistics.median(samples[n]["ratio"]) <= SLOW_RATIO
-            ]
-    total_steps = steps * epochs
+            active = [n for n in active if statistics.median(ratios.get(n, [0])) <= SLOW_RATIO]
 
     def plain_fit(callbacks: list[Any]) -> float:
-        t0 = time.perf_counter()
-        model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=callbacks)
-        return time.perf_counter() - t0
+        return fit(Variant("cost", "dltrack, instrumented", lambda: callbacks))[0]
 
-    costs = {}
-    for name in ours:
-        backend = name.split("_")[1]
-        costs[name] = attribution(plain_fit, sandbox, backend, 2 if rounds < 3 else 3)
-        c = costs[name]
-        log(
-            f"  {name} cost in a {c['fit_s']:.2f} s fit: train_begin "
-            f"{c['train_begin_ms']:.1f} ms, batch hooks {c['batch_hooks_ms']:.1f} ms, "
-            f"epoch hooks {c['epoch_hooks_ms']:.1f} ms, train_end {c['train_end_ms']:.1f} "
-            f"ms, background threads' CPU {c['broker_thread_cpu_ms']:.1f} + "
-            f"{c['store_thread_cpu_ms']:.1f} ms = {100 * c['share']:.2f}% of the fit"
-            f" ({100 * c['steady_share']:.2f}% in the steady state)"
-        )
+    fits = 2 if quick else 3
     baseline = samples["none"]["wall"] + alone.get("none", {}).get("wall", [])
-    result: dict[str, Any] = {
+    return {
         "description": description,
         "steps_per_epoch": steps,
         "epochs": epochs,
-        "ms_per_step": spread([w * 1000 / total_steps for w in baseline]),
-        "repeats": repeats,
+        "rounds": rounds,
+        "ms_per_step": spread([w * 1000 / (steps * epochs) for w in baseline]),
         "dltrack_alone": {n: summarise(alone, n) for n in ours},
-        "dltrack_cost": costs,
-        "variants": {},
+        "dltrack_cost": {n: attribution(plain_fit, sandbox, n.split("_")[1], fits) for n in ours},
+        "variants": {
+            v.name: {
+                "label": v.label,
+                "skipped": v.skipped,
+                "failures": len(v.failures),
+                **summarise(samples, v.name),
+            }
+            for v in variants
+        },
     }
-    for v in variants:
-        result["variants"][v.name] = {
-            "label": v.label,
-            "skipped": v.skipped,
-            "note": v.note,
-            "failures": len(v.failures),
-            **summarise(samples, v.name),
-        }
-    return result
 
 
-def run(quick: bool, log: Any = print) -> dict[str, Any]:
-    from . import peers
-    from .sandbox import Sandbox, amqp_url
-
-    rounds = 2 if quick else 5
-    repeats = 1 if quick else 6
-    target_s = 0.8 if quick else 3.0
-    result: dict[str, Any] = {"quick": quick, "rounds": rounds, "models": {}, "hook": {}}
-    scratch = peers.scratch_dir()  # TensorBoard's logs, MLflow's database
-    with (
-        Sandbox("overhead") as sandbox,
-        peers.http_sink() as http_root,
-        contextlib.ExitStack() as cleanup,
-    ):
-        cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)
-        variants = peers.tools(sandbox, http_root, scratch)
+def run(quick: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {"models": {}, "hook": {}}
+    with Sandbox("overhead") as sandbox, tools(sandbox) as variants:
         for name, build in (("mlp", lambda: mlp(MLP_STEPS)), ("cnn", cnn)):
             log(f"overhead: {name}")
-            result["models"][name] = measure_model(
-                build, variants, rounds, repeats, target_s, sandbox, log
-            )
-        for backend in ("local", "amqp"):
-            if backend == "amqp" and amqp_url() is None:
-                result["hook"][backend] = {"skipped": "DLTRACK_TEST_AMQP_URL is not set"}
-                continue
-            result["hook"][backend] = hook_timing(sandbox, backend, 20_000 if quick else 200_000)
-            h = result["hook"][backend]["hook_us"]
-            log(f"  on_train_batch_end ({backend}): p50 {h['p50']:.2f} µs, p99 {h['p99']:.2f} µs")
-        result["remote_monitor_posts"] = peers._Sink.posts
-    _cleanup_original_queues(sandbox.model_key)
+            result["models"][name] = measure_model(build, variants, quick, sandbox)
+        for backend, why in backends().items():
+            calls = 20_000 if quick else 200_000
+            hook = {"skipped": why} if why else hook_timing(sandbox, backend, calls)
+            result["hook"][backend] = hook
     return result
 
 
-def _cleanup_original_queues(model_key: str) -> None:
-    from .original_2020 import Original2020Tracker
-    from .sandbox import amqp_url
-
-    url = amqp_url()
-    if url:
-        try:
-            Original2020Tracker(model_key, url).cleanup()
-        except Exception as exc:  # noqa: BLE001 - cleanup only; the queues expire anyway
-            print(f"could not delete the 2020-style queues: {exc}", file=sys.stderr)
+HOOKS_MS = ["train_begin_ms", "batch_hooks_ms", "epoch_hooks_ms", "train_end_ms"]
+COST_COLUMNS = [*HOOKS_MS, "broker_thread_cpu_ms", "store_thread_cpu_ms"]  # COST_HEADER's order
+COST_HEADER = (
+    "backend | fit s | train_begin ms | all batch hooks ms | epoch hooks ms | train_end ms | broker"
+    " thread CPU ms | store thread CPU ms | sum / fit time | steady state"
+)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 2 short rounds")
-    parser.add_argument("--out", help="write the results as JSON here")
-    args = parser.parse_args(argv)
-    result = run(args.quick)
-    if args.out:
-        with open(args.out, "w") as out:
-            json.dump(result, out, indent=1)
-    for name, model in result["models"].items():
-        print(f"\n{name}: {model['description']}, {model['ms_per_step']['median']:.2f} ms/step")
-        for v in model["variants"].values():
-            if v.get("ratio"):
-                r = v["ratio"]
-                print(f"  {v['label']:<60} {r['median']:.3f}x [{r['q1']:.3f}-{r['q3']:.3f}]")
-            elif v["skipped"]:
-                print(f"  {v['label']:<60} not run: {v['skipped']}")
-    return 0
+def _variant_row(v: dict[str, Any]) -> list[object]:
+    label = v["label"] + (f"; {v['failures']} failed fit(s) retried" if v["failures"] else "")
+    if v["skipped"]:
+        return [label, "not run", v["skipped"], "-", "-"]
+    if "ratio" not in v:
+        return [label, "1 (baseline)", "1 (baseline)", num(v["seconds"]["median"], 2), v["n"]]
+    return [label, ratio(v["ratio"]), ratio(v["cpu_ratio"]), num(v["seconds"]["median"], 2), v["n"]]
+
+
+def _cost_row(name: str, c: dict[str, float]) -> list[object]:
+    shares = [f"{100 * c['share']:.2f}%", f"{100 * c['steady_share']:.2f}%"]
+    return [
+        name.replace("dltrack_", ""),
+        num(c["fit_s"], 2),
+        *map(num, (c[k] for k in COST_COLUMNS)),
+        *shares,
+    ]
+
+
+def tables(result: dict[str, Any]) -> str:
+    out = []
+    for m in result["models"].values():
+        out.append(
+            f"### {m['description']}\n\n{m['steps_per_epoch']} steps/epoch x"
+            f" {m['epochs']} epochs per fit, {m['ms_per_step']['median']:.2f} ms/step without"
+            f" callbacks (median); {m['rounds']} rounds."
+        )
+        rows: list[list[object]] = [
+            [n.replace("_", ", "), ratio(a.get("ratio")), ratio(a.get("cpu_ratio")), a.get("n")]
+            for n, a in m["dltrack_alone"].items()
+        ]
+        out.append("dltrack alone, alternated with no callback:")
+        out.append(table("callback | wall time ratio | CPU time ratio | n", rows))
+        out.append("Side by side with the alternatives, in rotating rounds:")
+        rows = [_variant_row(v) for v in m["variants"].values()]
+        out.append(table("callback | wall time ratio | CPU time ratio | fit s | n", rows))
+        out.append("Where dltrack's cost goes in one such fit() (median of the instrumented fits):")
+        rows = [_cost_row(n, c) for n, c in m["dltrack_cost"].items()]
+        out.append(table(COST_HEADER, rows))
+    rows = []
+    for backend, h in result["hook"].items():
+        if "skipped" in h:
+            rows.append([backend, "not run", h["skipped"], "", ""])
+            continue
+        t = h["hook_us"]
+        floor = runner.pair(h["timer_floor_us"], digits=2)
+        rows.append([backend, num(t["p50"], 2), num(t["p99"], 2), num(t["max"], 0), floor])
+    out.append("### The Tracker's own time per batch, on the training thread")
+    out.append(table("backend | p50 us | p99 us | max us | timer alone p50 / p99 us", rows))
+    return "\n\n".join(out)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    runner.main(run, tables, __doc__)

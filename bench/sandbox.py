@@ -1,7 +1,8 @@
 """A throwaway dltrack home (SQLite broker and store) with one model, and the RabbitMQ URL.
 
 Every benchmark runs in its own `Sandbox`, so it never touches the user's ~/.dltrack and a run
-leaves nothing behind.
+leaves nothing behind. RabbitMQ comes from `DLTRACK_TEST_AMQP_URL` (`tools/services.py run`
+sets it); without it the RabbitMQ rows are skipped, with that reason.
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from types import TracebackType
+from typing import Any
 
-AMQP_ENV = "DLTRACK_TEST_AMQP_URL"
+NO_AMQP = "needs RabbitMQ: DLTRACK_TEST_AMQP_URL is not set"
 
 
 def amqp_url() -> str | None:
-    """RabbitMQ for the AMQP rows: `DLTRACK_TEST_AMQP_URL` (tools/services.py sets it)."""
-    return os.environ.get(AMQP_ENV) or None
+    return os.environ.get("DLTRACK_TEST_AMQP_URL") or None
+
+
+def backends() -> dict[str, str | None]:
+    """Each backend with the reason it cannot run here (None: it can)."""
+    return {"local": None, "amqp": None if amqp_url() else NO_AMQP}
 
 
 class Sandbox:
@@ -28,9 +33,7 @@ class Sandbox:
         self.local_url = f"sqlite:///{self.dir / 'dltrack.db'}"
         self._old_home = os.environ.get("DLTRACK_HOME")
         os.environ["DLTRACK_HOME"] = str(self.dir)
-        from dltrack.viewing.catalog import create_model
-
-        self.model_key = create_model(name, store=self.local_url).key
+        self.model_key = self.new_model(name)
 
     def new_model(self, name: str) -> str:
         from dltrack.viewing.catalog import create_model
@@ -38,28 +41,18 @@ class Sandbox:
         return create_model(name, store=self.local_url).key
 
     def broker_url(self, backend: str) -> str:
-        """`local` or `amqp` → the broker URL to hand to Tracker/Watcher."""
-        if backend == "local":
-            return self.local_url
-        url = amqp_url()
+        """`local` or `amqp` -> the broker URL to hand to Tracker/Watcher."""
+        url = self.local_url if backend == "local" else amqp_url()
         if url is None:
-            raise RuntimeError(f"{AMQP_ENV} is not set: RabbitMQ rows cannot run")
+            raise RuntimeError(NO_AMQP)
         return url
 
-    def close(self) -> None:
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
         if self._old_home is None:
             os.environ.pop("DLTRACK_HOME", None)
         else:
             os.environ["DLTRACK_HOME"] = self._old_home
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> Sandbox:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -1,29 +1,23 @@
 """N = 1, 10, 100 concurrent trainings on one RabbitMQ, with several viewers.
 
-Trainings are real Trackers driven by fast plain-Python loops (200 batches/s each, 1 s
-epochs) spread over a few processes; all belong to one model, so every viewer follows all of
-them: three real Watchers, each in a process of its own, plus a raw feed in this process that
-counts messages and bytes and times each progress update's age. The Store every Tracker writes
-to is wrapped, and its calls counted per training: they must grow with epochs, never with
-batches. RabbitMQ's own CPU is read from /proc.
-
-    python -m bench.scale [--quick] [--out results.json]
+Real Trackers driven by plain-Python loops (200 batches/s each, 1 s epochs) in up to 4
+processes, all of one model; three real Watchers, each in a process of its own, and a raw feed
+here that counts messages and bytes and times each progress update's age. Store writes are
+counted per training (they must grow with epochs, never with batches); RabbitMQ's CPU is read
+from /proc. docs/benchmarks.md, section 4.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import multiprocessing
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from . import driver, runner
 from .observe import RawFeed
-from .sandbox import Sandbox, amqp_url
-from .stats import tail
+from .runner import log, num, pair, table, tail
+from .sandbox import NO_AMQP, Sandbox, amqp_url
 
 SIZES = (1, 10, 100)
 RATE = 200.0  # batches/s per training
@@ -50,40 +44,26 @@ def beam_cpu_s() -> float | None:
     return total if found else None
 
 
-def one_size(sandbox: Sandbox, n: int, seconds: float, log: Any) -> dict[str, Any]:
-    from . import driver
-
+def one_size(sandbox: Sandbox, n: int, seconds: float) -> dict[str, Any]:
     broker = sandbox.broker_url("amqp")
     key = sandbox.new_model(f"scale-{n}")
-    ctx = multiprocessing.get_context("spawn")
+    ctx = driver.CTX
     go, done, out, viewer_out = ctx.Event(), ctx.Event(), ctx.Queue(), ctx.Queue()
-    viewers = []
+    viewers, trainers = [], []
     for _ in range(VIEWERS):
         ready = ctx.Event()
-        p = ctx.Process(
-            target=driver.view,
-            args=(key, broker, sandbox.local_url, ready, done, viewer_out),
-            daemon=True,
-        )
-        p.start()
-        viewers.append((p, ready))
+        args = (key, broker, sandbox.local_url, ready, done, viewer_out)
+        viewers.append((driver.start(driver.view, *args), ready))
     processes = min(n, MAX_PROCESSES)
-    shares = [n // processes + (i < n % processes) for i in range(processes)]
-    trainers = []
-    for share in shares:
+    for i in range(processes):
+        share = n // processes + (i < n % processes)
         ready = ctx.Event()
-        p = ctx.Process(
-            target=driver.train_many,
-            args=(key, broker, sandbox.local_url, share, RATE, seconds, STEPS, ready, go, out),
-            daemon=True,
-        )
-        p.start()
-        trainers.append((p, ready))
+        work = (key, broker, sandbox.local_url, share, RATE, seconds, STEPS, ready, go, out)
+        trainers.append((driver.start(driver.train, *work), ready))
     for _p, ready in viewers + trainers:
         if not ready.wait(180):
             raise RuntimeError("a benchmark process did not start")
-    raw = RawFeed(broker, key).start()
-    raw.steps = STEPS
+    raw = RawFeed(broker, key, STEPS).start()
     beam0, t0 = beam_cpu_s(), time.monotonic()
     go.set()
     results = [out.get(timeout=seconds + 300) for _ in trainers]
@@ -108,6 +88,7 @@ def one_size(sandbox: Sandbox, n: int, seconds: float, log: Any) -> dict[str, An
                 for name, count in calls.items():
                     by_method[name] = by_method.get(name, 0) + count
     writes = sorted(per_training.values())
+    cpu = None if beam0 is None or beam1 is None else 100 * (beam1 - beam0) / wall
     left = sum(r["left_in_spool"] for r in results)
     progress = raw.by_type.get("progress", 0)
     active = max(r["loop_s"] for r in results)  # the batches' span; rates are per that
@@ -134,56 +115,52 @@ def one_size(sandbox: Sandbox, n: int, seconds: float, log: Any) -> dict[str, An
         "trainer_cpu_per_training_pct": 100 * sum(r["cpu_s"] for r in results) / n / wall,
         "trainer_loop_late_p99_ms": max(r["late_p99_ms"] for r in results),
         "trainer_loop_s": max(r["loop_s"] for r in results),
-        "rabbitmq_cpu_pct": (
-            None if beam0 is None or beam1 is None else 100 * (beam1 - beam0) / wall
-        ),
+        "rabbitmq_cpu_pct": cpu,
         "viewer_cpu_pct": [100 * v["cpu_s"] / v["wall_s"] for v in seen],
         "viewer_trainings_seen": [v["trainings_seen"] for v in seen],
     }
-    log(
-        f"scale N={n}: {row['messages_per_s']:.0f} msg/s published "
-        f"({row['deliveries_per_s']:.0f} delivered), "
-        f"{row['progress_per_training_per_s']:.1f} progress/s per training, "
-        f"{row['bytes_per_epoch_per_training']:.0f} B/epoch/training, store writes/training "
-        f"{row['store_writes_per_training']['median']} for {epochs} epochs and {batches} batches, "
-        f"progress age p50 {row['progress_age_ms']['p50']:.0f} p99 "
-        f"{row['progress_age_ms']['p99']:.0f} ms, RabbitMQ CPU "
-        f"{row['rabbitmq_cpu_pct'] or float('nan'):.0f}%, viewers CPU "
-        f"{', '.join(f'{c:.0f}%' for c in row['viewer_cpu_pct'])}, trainers' loop late p99 "
-        f"{row['trainer_loop_late_p99_ms']:.0f} ms"
-    )
+    log(f"scale N={n}: {row['messages_per_s']:.0f} msg/s published, RabbitMQ CPU {num(cpu, 0)}%")
     return row
 
 
-def run(quick: bool, log: Any = print) -> dict[str, Any]:
-    seconds = 5.0 if quick else 20.0
-    result: dict[str, Any] = {
-        "quick": quick,
-        "rate": RATE,
-        "steps": STEPS,
-        "viewers": VIEWERS,
-        "sizes": {},
-    }
+def run(quick: bool) -> dict[str, Any]:
     if amqp_url() is None:
-        result["skipped"] = "DLTRACK_TEST_AMQP_URL is not set"
-        return result
+        return {"skipped": NO_AMQP}
+    seconds = 5.0 if quick else 20.0
     with Sandbox("scale") as sandbox:
-        for n in SIZES:
-            result["sizes"][str(n)] = one_size(sandbox, n, seconds, log)
-    return result
+        return {"sizes": {str(n): one_size(sandbox, n, seconds) for n in SIZES}}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 5 s per size")
-    parser.add_argument("--out", help="write the results as JSON here")
-    args = parser.parse_args(argv)
-    result = run(args.quick)
-    if args.out:
-        with open(args.out, "w") as out:
-            json.dump(result, out, indent=1)
-    return 0
+HEADER = (
+    "N | msgs/s in / delivered | progress/s per training | bytes per epoch per training (one"
+    " viewer) | store writes per training | progress age p50 / p99 ms | RabbitMQ CPU % | viewers'"
+    " CPU % | tracker CPU % per training | driver loop late p99 ms"
+)
+
+
+def tables(result: dict[str, Any]) -> str:
+    if "skipped" in result:
+        return f"Not run: {result['skipped']}."
+    rows = []
+    for n, r in result["sizes"].items():
+        w = r["store_writes_per_training"]
+        writes = f"{w['median']} ({w['min']}-{w['max']}) for {r['epochs_per_training']} epochs,"
+        rows.append(
+            [
+                n,
+                f"{r['messages_per_s']:.0f} / {r['deliveries_per_s']:.0f}",
+                num(r["progress_per_training_per_s"]),
+                f"{r['bytes_per_epoch_per_training']:.0f}",
+                f"{writes} {r['batches_per_training']} batches",
+                pair(r["progress_age_ms"], digits=0),
+                num(r["rabbitmq_cpu_pct"], 0),
+                ", ".join(f"{c:.0f}" for c in r["viewer_cpu_pct"]),
+                num(r["trainer_cpu_per_training_pct"], 2),
+                num(r["trainer_loop_late_p99_ms"], 0),
+            ]
+        )
+    return table(HEADER, rows)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    runner.main(run, tables, __doc__)

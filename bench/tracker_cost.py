@@ -7,26 +7,25 @@ import contextlib
 import statistics
 import time
 from typing import Any
+from unittest import mock
 
-from .stats import tail
+from . import driver
+from .runner import tail
+from .sandbox import Sandbox
 
 
-def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[str, Any]:
-    """Where dltrack's cost goes in a real fit(), measured directly rather than as a noisy
-    difference of two wall times: time in its hooks on the training thread, and CPU time of
-    its two background threads (each thread's own `time.thread_time()` when it ends); also
-    the same between the first epoch's start and the last one's end (the steady state,
-    without connecting and shutting down)."""
-    import dltrack.training.broker_link
-    import dltrack.training.store_writer
+def attribution(build_fit: Any, sandbox: Sandbox, backend: str, fits: int) -> dict[str, Any]:
+    """Median over `fits` real fit()s of: time in each kind of hook, each background thread's
+    own `time.thread_time()` when it ends, and the same sum between the first epoch's start
+    and the last one's end (the steady state, without connecting and shutting down)."""
     from dltrack import Tracker
+    from dltrack.training import broker_link, store_writer
 
     thread_cpu: dict[str, float] = {}
-    originals = {}
 
-    def instrument(cls: Any, name: str) -> None:
+    def timed(cls: Any, name: str) -> Any:
+        """`cls.run` (a thread's body) that notes the thread's own CPU time when it ends."""
         run = cls.run
-        originals[cls] = run
 
         def timed_run(self: Any) -> None:
             try:
@@ -34,7 +33,7 @@ def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[s
             finally:
                 thread_cpu[name] = time.thread_time()
 
-        cls.run = timed_run
+        return mock.patch.object(cls, "run", timed_run)
 
     spent: dict[str, float] = {}
     steady: dict[str, float] = {}
@@ -46,8 +45,7 @@ def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[s
             spent[name] = spent.get(name, 0.0) + (time.perf_counter_ns() - t0) / 1e6
 
         def _mark(self, when: str) -> None:
-            """Time, hook time and the background threads' CPU so far (precise, per thread),
-            to tell the steady state apart from starting and stopping."""
+            """Time, hook time and the background threads' CPU so far (per thread)."""
             cpu = 0.0
             for thread in self._threads:
                 if thread.is_alive() and thread.ident is not None:
@@ -76,11 +74,9 @@ def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[s
         def on_train_end(self, logs: Any = None) -> None:
             self._time("train_end_ms", super().on_train_end, logs)
 
-    instrument(dltrack.training.broker_link.BrokerLink, "broker")
-    instrument(dltrack.training.store_writer.StoreWriter, "store")
     url = sandbox.broker_url(backend)
     rows = []
-    try:
+    with timed(broker_link.BrokerLink, "broker"), timed(store_writer.StoreWriter, "store"):
         for _ in range(fits):
             spent.clear()
             steady.clear()
@@ -96,22 +92,14 @@ def attribution(build_fit: Any, sandbox: Any, backend: str, fits: int) -> dict[s
             hooks = (steady["last_hooks_ms"] - steady["first_hooks_ms"]) / 1000
             row["steady_share"] = (hooks + steady["last_cpu"] - steady["first_cpu"]) / span
             rows.append(row)
-    finally:
-        for cls, run in originals.items():
-            cls.run = run
     keys = rows[0].keys()
     return {k: statistics.median(r[k] for r in rows) for k in keys} | {"fits": fits}
 
 
-def hook_timing(sandbox: Any, backend: str, calls: int) -> dict[str, Any]:
+def hook_timing(sandbox: Sandbox, backend: str, calls: int) -> dict[str, Any]:
     """µs per `on_train_batch_end` on the training thread, on a real, running session."""
-    from dltrack import Tracker
-
-    from .fake_model import attach
-
     url = sandbox.broker_url(backend)
-    tracker = Tracker(sandbox.model_key, broker=url, store=sandbox.local_url)
-    attach(tracker, epochs=1, steps=calls)
+    tracker = driver.tracker(sandbox.model_key, url, sandbox.local_url, 1, calls)
     tracker.on_train_begin()
     tracker.on_epoch_begin(0)
     time.sleep(0.5)  # let the background threads connect: measure the steady state

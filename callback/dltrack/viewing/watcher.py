@@ -56,8 +56,8 @@ class ListenerRate:
 
     A strict minimum gap between calls made every change wait for the gap after the previous
     call, whatever caused that one (a heartbeat, a redraw): updates arriving ~100 ms apart with
-    a few ms of jitter then waited ~10 ms each at the median (bench/pacing.py). A bucket lets a
-    change that comes a little early through, and still caps the long-run rate.
+    a few ms of jitter then waited ~10 ms each at the median (docs/benchmarks.md, History). A
+    bucket lets a change that comes a little early through, and still caps the long-run rate.
     """
 
     def __init__(self, rate: float, burst: float = 2.0, now: float = 0.0) -> None:
@@ -309,7 +309,7 @@ class Watcher:
             self._feed = line.feed if line is not None else None
             # A change waiting for the rate limit is passed on the moment the limit allows, not
             # when a full poll ends: waiting out whole polls let each call drift up to an
-            # interval behind the updates (bench/pacing.py, before and after).
+            # interval behind the updates (docs/benchmarks.md, History: before and after).
             wait = VIEWER_POLL_S
             if self._news_version > notified_version:
                 wait = min(wait, limit.wait(time.monotonic()))
