@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
+
+from dltrack.viewing.terminal_format import order_metrics
 
 #: Marks the snapshot's root element; js/widget.css hides it next to a live monitor.
 STATIC_ATTR = "data-dltrack-static"
@@ -32,21 +34,6 @@ _STATUS_COLOURS = {
     "lost": "#b45309",
 }
 _CELL = "padding:2px 8px;border-bottom:1px solid rgba(128,128,128,.35);text-align:left"
-
-
-def order_metrics(names: Iterable[str]) -> list[str]:
-    """The widget's order (js/metrics.js): loss first, each metric followed by its val_ twin,
-    val_ metrics without a twin last."""
-    unique = list(dict.fromkeys(names))
-    present = set(unique)
-    bases = [n for n in unique if not n.startswith("val_") or n[4:] not in present]
-    train = sorted((n for n in bases if not n.startswith("val_")), key=lambda n: n != "loss")
-    ordered: list[str] = []
-    for name in train:
-        ordered.append(name)
-        if f"val_{name}" in present:
-            ordered.append(f"val_{name}")
-    return ordered + [n for n in bases if n.startswith("val_")]
 
 
 def _metric(value: Any) -> str:

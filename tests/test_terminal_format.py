@@ -355,7 +355,7 @@ def test_no_color_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_terminal_and_the_widget_order_metrics_by_one_rule() -> None:
-    """js/state.js orderMetrics, run by Node, on the same names."""
+    """js/metrics.js orderMetrics, run by Node, on the same names."""
     import json
     import shutil
     import subprocess
@@ -370,7 +370,7 @@ def test_the_terminal_and_the_widget_order_metrics_by_one_rule() -> None:
         ["b", "a", "val_b", "loss", "val_c"],
     ]
     script = (
-        "import('./state.js').then(m => console.log(JSON.stringify("
+        "import('./metrics.js').then(m => console.log(JSON.stringify("
         f"{json.dumps(cases)}.map(c => m.orderMetrics(c)))))"
     )
     result = subprocess.run(

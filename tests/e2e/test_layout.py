@@ -144,7 +144,7 @@ def test_height_stays_bounded_and_a_phone_width_fits(
 
 
 def stored_csv_rows(model_key: str) -> list[dict[str, str]]:
-    result = run_cli("trainings", model_key, "--csv")
+    result = run_cli("trainings", "list", model_key, "--csv")
     assert result.returncode == 0, result.stderr
     return list(csv.DictReader(io.StringIO(result.stdout)))
 

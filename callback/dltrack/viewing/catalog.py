@@ -61,7 +61,7 @@ def history(model_key: str, *, store: str | None = None) -> Any:
     """Every epoch of every training of the model, as a pandas DataFrame.
 
     One row per epoch: `training` (number), `training_id`, `status`, `epoch` (0-based, as
-    stored), then one column per metric: the columns of `dltrack trainings KEY --csv` and of
+    stored), then one column per metric: the columns of `dltrack trainings list KEY --csv` and of
     the widget's ⤓ CSV download (which holds the trainings it shows). Needs pandas
     (`pip install pandas`).
     """

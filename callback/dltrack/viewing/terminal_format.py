@@ -65,7 +65,7 @@ def param(value: Any) -> str:
 
 
 def order_metrics(names: Iterable[str]) -> list[str]:
-    """The widget's order (js/state.js orderMetrics): `loss` first, then the others as Keras
+    """The widget's order (js/metrics.js orderMetrics): `loss` first, then the others as Keras
     logged them, each followed by its `val_` twin; `val_` metrics without a twin last."""
     unique = list(dict.fromkeys(names))
     present = set(unique)
