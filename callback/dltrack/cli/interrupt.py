@@ -25,7 +25,8 @@ def quiet_terminal() -> Iterator[None]:
     """Keep the terminal from echoing `^C` at the cursor, which sits at the end of the last
     bar: those two characters would push a full-width bar onto a second line."""
     fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else None
-    if termios is None or fd is None:
+    # In the background (`dltrack watch KEY &`) changing the terminal would stop the process.
+    if termios is None or fd is None or os.tcgetpgrp(fd) != os.getpgrp():
         yield
         return
     saved = termios.tcgetattr(fd)
