@@ -354,8 +354,8 @@ def test_no_color_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "completed" in plain.getvalue()
 
 
-def test_the_terminal_and_the_widget_order_metrics_by_one_rule() -> None:
-    """js/metrics.js orderMetrics, run by Node, on the same names."""
+def test_the_terminal_and_the_widget_order_metrics_and_fold_params_by_one_rule() -> None:
+    """js/metrics.js orderMetrics and js/params.js paramRows, run by Node, on the same input."""
     import json
     import shutil
     import subprocess
@@ -369,12 +369,27 @@ def test_the_terminal_and_the_widget_order_metrics_by_one_rule() -> None:
         ["val_loss", "loss"],
         ["b", "a", "val_b", "loss", "val_c"],
     ]
+    params = {
+        "epochs": 5,
+        "optimizer": "Adam",
+        "learning_rate": 0.0010000000474974513,
+        "lr": 0.001,
+        "opt": "sgd",
+        "batch": 32,
+        "dropout": 0.25,
+    }
     script = (
-        "import('./metrics.js').then(m => console.log(JSON.stringify("
-        f"{json.dumps(cases)}.map(c => m.orderMetrics(c)))))"
+        "Promise.all([import('./metrics.js'), import('./params.js')]).then(([m, p]) =>"
+        " console.log(JSON.stringify({"
+        f"order: {json.dumps(cases)}.map(c => m.orderMetrics(c)),"
+        f"labels: p.paramRows([{{params: {json.dumps(params)}}}]).map(r => r.label)"
+        "})))"
     )
     result = subprocess.run(
         ["node", "-e", script], cwd=ROOT / "js", capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [fmt.order_metrics(c) for c in cases]
+    widget = json.loads(result.stdout)
+    assert widget["order"] == [fmt.order_metrics(c) for c in cases]
+    # The widget puts Keras' names first and sorts the rest; the rows are the same.
+    assert sorted(widget["labels"]) == sorted(label for label, _ in fmt.param_rows(params))

@@ -176,10 +176,12 @@ def sparkline(values: list[float], width: int = 40) -> str:
     return "".join(SPARK[int((v - low) / span * (len(SPARK) - 1))] for v in values)
 
 
-# Names users give to what the Tracker records under Keras' own name.
+# Names users give to what the Tracker records under Keras' own name; the widget's parameter
+# table (js/params.js ALIASES) folds the same ones.
 ALIASES = {
     "learning_rate": ("lr", "learningrate", "learning-rate"),
-    "epochs": ("n_epochs", "num_epochs", "nb_epoch"),
+    "batch_size": ("bs", "batch", "batchsize"),
+    "epochs": ("n_epochs", "num_epochs", "epoch"),
     "optimizer": ("opt", "optim"),
 }
 
