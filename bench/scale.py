@@ -26,10 +26,10 @@ VIEWERS = 3
 MAX_PROCESSES = 4
 
 
-def beam_cpu_s() -> float | None:
-    """CPU seconds used so far by the RabbitMQ server (every beam.smp process here)."""
+def beam_cpu_s() -> dict[int, float]:
+    """CPU seconds used so far by each RabbitMQ server process (beam.smp) here, by pid."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total, found = 0.0, False
+    found = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -39,9 +39,8 @@ def beam_cpu_s() -> float | None:
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-        found = True
-    return total if found else None
+        found[int(proc.name)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return found
 
 
 def one_size(sandbox: Sandbox, n: int, seconds: float) -> dict[str, Any]:
@@ -88,7 +87,9 @@ def one_size(sandbox: Sandbox, n: int, seconds: float) -> dict[str, Any]:
                 for name, count in calls.items():
                     by_method[name] = by_method.get(name, 0) + count
     writes = sorted(per_training.values())
-    cpu = None if beam0 is None or beam1 is None else 100 * (beam1 - beam0) / wall
+    # Only servers that ran throughout: another RabbitMQ node on a shared machine may come or go.
+    both = beam0.keys() & beam1.keys()
+    cpu = 100 * sum(beam1[p] - beam0[p] for p in both) / wall if both else None
     left = sum(r["left_in_spool"] for r in results)
     progress = raw.by_type.get("progress", 0)
     active = max(r["loop_s"] for r in results)  # the batches' span; rates are per that
