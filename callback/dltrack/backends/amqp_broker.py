@@ -13,7 +13,7 @@ Topology (docs/protocol.md), declared idempotently with the same arguments by ev
 
 Threads: a pika connection is not thread-safe. An `AmqpBroker` and its feeds belong to the thread
 that created them; other threads hand work to that thread (the Tracker's worker, the Watcher's
-feed thread). That thread must call `poll` or `pump` every few seconds so heartbeats flow.
+feed thread). That thread must call a feed's `poll` every few seconds so heartbeats flow.
 
 Errors, and what the caller should do with them:
 - `BackendError`, transient, retry with backoff by opening a new `AmqpBroker`: connection

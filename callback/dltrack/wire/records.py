@@ -72,7 +72,8 @@ class EpochDict(TypedDict):
 
 @dataclass
 class EpochRecord:
-    """One finished epoch: the only place its shape is spelled out."""
+    """One finished epoch. Its fields are declared here and in `EpochDict`, its JSON form;
+    every other module builds epochs through `to_json` and `from_json`."""
 
     epoch: int  # 0-based, as Keras counts
     logs: dict[str, float]
