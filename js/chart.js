@@ -1,5 +1,6 @@
-// Geometry for the SVG line charts: extents, decimation, scaling, path strings. Pure.
-// A point is a two-element array [x, y]; non-finite y values are gaps and are dropped.
+// Pure helpers for the charts: extents, decimation, smoothing, best epochs, hover look-ups and
+// aligning several series on one x array (what uPlot draws). No DOM, no clock.
+// A point is a two-element array [x, y]; non-finite values are gaps and are dropped.
 
 const isFiniteNumber = (x) => typeof x === "number" && Number.isFinite(x);
 
@@ -21,23 +22,10 @@ export function extent(values) {
 }
 
 /**
- * The extent widened by `pad` (a fraction of the range) on each side. A flat series gets a band
- * around its value so it draws mid-chart. Null when nothing is finite.
- */
-export function paddedExtent(values, pad = 0.05) {
-  const e = extent(values);
-  if (e === null) return null;
-  if (e.min === e.max) {
-    const band = Math.abs(e.min) * 0.05 || 1;
-    return { min: e.min - band, max: e.max + band };
-  }
-  const margin = (e.max - e.min) * pad;
-  return { min: e.min - margin, max: e.max + margin };
-}
-
-/**
  * At most `maxPoints` points, keeping the shape: the points are cut into buckets and each bucket
  * keeps its lowest and highest point, in x order, so spikes survive. First and last points stay.
+ * (Largest-triangle-three-buckets looks smoother but may drop a one-batch spike, the very
+ * thing a loss curve must show.)
  */
 export function decimate(points, maxPoints) {
   // Fewer than 4 cannot hold the first, the last and one bucket's low and high.
@@ -66,74 +54,73 @@ export function decimate(points, maxPoints) {
 }
 
 /**
- * Map data points into a viewBox of `width` × `height` with `inset` pixels kept free on every
- * side; y grows upwards in data and downwards in SVG.
+ * Exponential moving average of y, `weight` in [0, 1) (0: the raw values). Debiased as
+ * TensorBoard's slider is, so the first points are not pulled towards zero.
  */
-export function scalePoints(points, xDomain, yDomain, { width, height, inset = 0 }) {
-  const xSpan = xDomain.max - xDomain.min || 1;
-  const ySpan = yDomain.max - yDomain.min || 1;
-  const w = width - 2 * inset;
-  const h = height - 2 * inset;
-  return points.map(([x, y]) => [
-    inset + ((x - xDomain.min) / xSpan) * w,
-    inset + h - ((y - yDomain.min) / ySpan) * h,
-  ]);
+export function smooth(points, weight) {
+  const w = Math.min(Math.max(Number(weight) || 0, 0), 0.999);
+  if (w === 0) return points;
+  let last = 0;
+  let debias = 1;
+  return points.map(([x, y]) => {
+    last = last * w + (1 - w) * y;
+    debias *= w;
+    return [x, last / (1 - debias)];
+  });
 }
 
-const round1 = (v) => Math.round(v * 10) / 10;
+// Metrics that get better as they go down. Everything else (accuracy, auc, f1…) goes up.
+const LOWER_IS_BETTER = /loss|error|mae|mse|rmse|mape|msle|crossentropy|hinge|perplexity|divergence|poisson|cosh/i;
 
 /**
- * "M0,10L5,4…" for scaled points; "" for none. A single point becomes a zero-length segment,
- * which round line caps draw as a dot (a dash would be stretched with the viewBox).
+ * "min" or "max": which end of a metric is best. `overrides` ({name: "min" | "max"}) wins,
+ * by the full name (val_loss) or by the training metric's name (loss covers val_loss too).
  */
-export function pathFor(scaled) {
-  if (scaled.length === 0) return "";
-  if (scaled.length === 1) {
-    const [x, y] = scaled[0].map(round1);
-    return `M${x},${y}L${x},${y}`;
+export function bestGoal(metric, overrides = {}) {
+  const base = metric.startsWith("val_") ? metric.slice(4) : metric;
+  for (const name of [metric, base]) {
+    const goal = overrides?.[name];
+    if (goal === "min" || goal === "max") return goal;
   }
-  let d = "";
-  for (let i = 0; i < scaled.length; i++) {
-    d += `${i === 0 ? "M" : "L"}${round1(scaled[i][0])},${round1(scaled[i][1])}`;
+  return LOWER_IS_BETTER.test(base) ? "min" : "max";
+}
+
+/** Index of the best point (the first one on a tie), or -1 when there is none. */
+export function bestIndex(points, goal) {
+  let best = -1;
+  for (let i = 0; i < points.length; i++) {
+    const y = points[i][1];
+    if (!isFiniteNumber(y)) continue;
+    if (best === -1 || (goal === "min" ? y < points[best][1] : y > points[best][1])) best = i;
   }
-  return d;
+  return best;
+}
+
+/** Index of the point whose x is nearest `x` in points sorted by x; -1 when empty. */
+export function nearestIndex(points, x) {
+  if (points.length === 0 || !isFiniteNumber(x)) return -1;
+  let lo = 0;
+  let hi = points.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (points[mid][0] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo > 0 && x - points[lo - 1][0] <= points[lo][0] - x) return lo - 1;
+  return lo;
 }
 
 /**
- * Everything one chart needs for several series: each series decimated to `maxPoints`, shared
- * domains (x from the data, y padded), a path string and the number of points kept per series,
- * and `xRange`, the data's own x extent (the axis labels).
+ * Several series as uPlot's aligned data: [xs, ys1, ys2, …] over the union of their x values,
+ * null where a series has no point (drawn across with spanGaps). Each series sorted by x.
  */
-export function layoutSeries(seriesList, { width, height, inset = 2, maxPoints = 300 }) {
-  const reduced = seriesList.map((points) => decimate(finitePoints(points), maxPoints));
-  const xs = [];
-  const ys = [];
-  for (const points of reduced) {
-    for (const [x, y] of points) {
-      xs.push(x);
-      ys.push(y);
-    }
-  }
-  const xRange = extent(xs);
-  const yDomain = paddedExtent(ys, 0.05);
-  const sizes = reduced.map((points) => points.length);
-  if (xRange === null || yDomain === null) {
-    return { paths: reduced.map(() => ""), sizes, xDomain: null, yDomain: null, xRange: null };
-  }
-  // One epoch so far: centre it rather than divide by a zero-width range.
-  const xDomain =
-    xRange.min === xRange.max ? { min: xRange.min - 0.5, max: xRange.max + 0.5 } : xRange;
-  const box = { width, height, inset };
-  const paths = reduced.map((points) => pathFor(scalePoints(points, xDomain, yDomain, box)));
-  return { paths, sizes, xDomain, yDomain, xRange };
+export function alignSeries(seriesList) {
+  const xs = [...new Set(seriesList.flatMap((points) => points.map((p) => p[0])))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const columns = seriesList.map((points) => {
+    const ys = new Array(xs.length).fill(null);
+    for (const [x, y] of points) ys[/** @type {number} */ (index.get(x))] = y;
+    return ys;
+  });
+  return [xs, ...columns];
 }
-
-/** Labels under the x axis: the first and last epoch, or a single epoch once (under its dot). */
-export function xAxisLabels(xRange) {
-  if (xRange === null) return { min: "", mid: "epoch", max: "" };
-  if (xRange.min === xRange.max) return { min: "", mid: `epoch ${xRange.min}`, max: "" };
-  return { min: String(xRange.min), mid: "epoch", max: String(xRange.max) };
-}
-
-/** Points [index + 1, value] for a plain list of values (batch losses). */
-export const indexed = (values) => values.map((v, i) => [i + 1, v]);

@@ -1,6 +1,6 @@
 // What the tabs show of the selected training: its caption (with a menu holding Delete),
 // the Charts tab (compare mode overlays the checked trainings), the Parameters tab.
-import { createCharts, createSparkline } from "./charts.js";
+import { createCharts } from "./charts.js";
 import { button, h, inlineConfirm, setAttr, setText, show, toggleClass } from "./dom.js";
 import { formatDuration, formatValue } from "./format.js";
 import { createMenu } from "./menu.js";
@@ -91,10 +91,10 @@ export function createDetails(ctx) {
     ctx.refresh();
   }, signal);
   const compareBar = h("div", { class: "dltrack-compare-bar", hidden: true }, [compareNote, clearCompare]);
-  const charts = createCharts();
-  const sparkline = createSparkline();
-  // The Charts tab: whatever draws the charts fills this container (it takes the full width).
-  const chartsTab = h("div", { class: "dltrack-charts-tab", testid: "charts-tab" }, [charts.el, sparkline.el]);
+  const charts = createCharts({ prefs: ctx.prefs, refresh: ctx.refresh, signal });
+  // The Charts tab: the charts fill this container (it takes the full width); the loss chart
+  // holds the per-batch loss.
+  const chartsTab = h("div", { class: "dltrack-charts-tab", testid: "charts-tab" }, [charts.el]);
   const params = createParamsTable();
   const paramsTab = h("div", { class: "dltrack-scroll" }, [params.el]);
 
@@ -132,7 +132,6 @@ export function createDetails(ctx) {
       setText(compareNote, `Comparing ${compared.map(trainingLabel).join(", ")} — parameters that differ are highlighted`);
     }
     charts.update(metricGroups(metricNames(compared)), compared, comparing);
-    sparkline.update(live ? selected : null);
     params.update(compared);
   }
   return { caption, confirm: confirm.el, compareBar, chartsTab, paramsTab, update };

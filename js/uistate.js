@@ -11,7 +11,7 @@ export const MAX_HEIGHT = 4000;
 /**
  * The choices in a `ui_state` value, each dropped when malformed.
  * @param {unknown} raw
- * @returns {{tab: string | null, selected: string | null, compare: string[], axis: string | null, height: number | null}}
+ * @returns {{tab: string | null, selected: string | null, compare: string[], axis: string | null, smoothing: number | null, log: boolean | null, goals: Record<string, string>, height: number | null}}
  */
 export function parseUiState(raw) {
   const s = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? /** @type {Record<string, unknown>} */ (raw) : {};
@@ -22,13 +22,30 @@ export function parseUiState(raw) {
     selected: typeof s.selected === "string" && ID.test(s.selected) ? s.selected : null,
     compare: compare.slice(0, MAX_COMPARED),
     axis: typeof s.axis === "string" && /^[a-z_]{1,20}$/.test(s.axis) ? s.axis : null,
+    smoothing: typeof s.smoothing === "number" && s.smoothing >= 0 && s.smoothing <= 0.99 ? s.smoothing : null,
+    log: typeof s.log === "boolean" ? s.log : null,
+    goals: parseGoals(s.goals),
     height,
   };
 }
 
+const MAX_GOALS = 50;
+const GOAL_NAME = /^[\w.\-/]{1,100}$/;
+
+/**
+ * Best-epoch goals by metric name ({val_auc: "min"}): metric-like names only, min or max.
+ * @param {unknown} raw
+ * @returns {Record<string, string>}
+ */
+function parseGoals(raw) {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return {};
+  const entries = Object.entries(raw).filter(([name, goal]) => GOAL_NAME.test(name) && (goal === "min" || goal === "max"));
+  return Object.fromEntries(entries.slice(0, MAX_GOALS));
+}
+
 /**
  * The trait's value for the viewer's current choices.
- * @param {{tab: string | null, selectedId: string | null, compare: Set<string>, axis: string | null, height: number | null}} ui
+ * @param {{tab: string | null, selectedId: string | null, compare: Set<string>, axis: string | null, smoothing: number | null, log: boolean | null, goals: Record<string, string>, height: number | null}} ui
  */
 export function uiStateOf(ui) {
   return {
@@ -36,6 +53,9 @@ export function uiStateOf(ui) {
     selected: ui.selectedId,
     compare: [...ui.compare].slice(0, MAX_COMPARED),
     axis: ui.axis,
+    smoothing: ui.smoothing,
+    log: ui.log,
+    goals: ui.goals,
     height: ui.height,
   };
 }

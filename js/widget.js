@@ -52,6 +52,9 @@ function initialUi(saved) {
     tab: saved.tab,
     defaultTab: "trainings",
     axis: saved.axis,
+    smoothing: saved.smoothing,
+    log: saved.log,
+    goals: saved.goals,
     height: saved.height,
     selectedId: saved.selected, // null follows the running training, else the newest
     compare: new Set(saved.compare),
@@ -97,6 +100,15 @@ export function mount(model, el, env = browserEnv()) {
     snapshot: () => snapshot,
     hintAfterMs: () => hintDelay(stopRoute),
     send: (message) => model.send(message),
+    // The charts' choices (axis, smoothing, log, goals), kept in `ui_state` with the others;
+    // `save: false` while a slider is dragged (the kernel is told when it is let go).
+    prefs: {
+      get: (name) => ui[name] ?? null,
+      set: (name, value, save = true) => {
+        ui[name] = value;
+        if (save) saveUi();
+      },
+    },
     refresh,
     redrawAfter,
     saveUi,
@@ -162,6 +174,9 @@ export function mount(model, el, env = browserEnv()) {
     const saved = parseUiState(model.get(UI_TRAIT));
     ui.tab = saved.tab;
     ui.axis = saved.axis;
+    ui.smoothing = saved.smoothing;
+    ui.log = saved.log;
+    ui.goals = saved.goals;
     ui.height = saved.height;
     ui.selectedId = saved.selected;
     ui.compare = new Set(saved.compare);

@@ -210,6 +210,10 @@ def test_monitor_follows_a_training(monitor: Any, model_key: str) -> None:
         "the monitor to show the training completed",
     )
     assert done["epochs_done"] == 3
+    # The per-batch loss this viewer heard, on one step count across the epochs (4 an epoch).
+    steps = done["batches"]["step"]
+    assert steps == sorted(steps) and steps[0] >= 1 and steps[-1] <= 12
+    assert len(done["batches"]["loss"]) == len(steps)
     # A finished training's epochs travel in `history`, not in `state`.
     assert done["epochs"] is None
     training_id = tracker.training_id

@@ -66,13 +66,24 @@ def test_the_signature_ignores_the_clock_but_not_a_new_epoch() -> None:
 
 
 def test_ui_state_keeps_only_known_well_formed_choices() -> None:
-    good = {"tab": "charts", "selected": "a" * 16, "compare": ["b" * 16], "axis": "wall_time"}
+    good = {
+        "tab": "charts",
+        "selected": "a" * 16,
+        "compare": ["b" * 16],
+        "axis": "wall_time",
+        "smoothing": 0.6,
+        "log": True,
+        "goals": {"val_top5_miss": "min"},
+    }
     assert clean_ui_state({**good, "height": 480}) == {**good, "height": 480}
     junk = {
         "tab": "<script>",
         "selected": "not-an-id",
         "compare": ["c" * 16, 3, "c" * 16, None],
         "axis": "x" * 50,
+        "smoothing": 5,
+        "log": "yes",
+        "goals": {"<b>": "min", "auc": "sideways", "mae": "min"},
         "height": 10**9,
         "secret": "hunter2",
     }
@@ -81,6 +92,9 @@ def test_ui_state_keeps_only_known_well_formed_choices() -> None:
         "selected": None,
         "compare": ["c" * 16],
         "axis": None,
+        "smoothing": None,
+        "log": None,
+        "goals": {"mae": "min"},
         "height": None,
     }
     assert clean_ui_state(["not", "a", "dict"]) == {}

@@ -1,19 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { decimate, extent, finitePoints, layoutSeries, paddedExtent, pathFor, scalePoints, xAxisLabels } from "../chart.js";
+import { alignSeries, bestGoal, bestIndex, decimate, extent, finitePoints, nearestIndex, smooth } from "../chart.js";
 
-describe("extents", () => {
+describe("extents and gaps", () => {
   it("ignores non-finite values", () => {
     expect(extent([3, Number.NaN, 1, Infinity, 2])).toEqual({ min: 1, max: 3 });
     expect(extent([Number.NaN])).toBeNull();
   });
-  it("pads by a fraction of the range", () => {
-    expect(paddedExtent([0, 10], 0.1)).toEqual({ min: -1, max: 11 });
-  });
-  it("gives a flat series a band", () => {
-    const e = paddedExtent([2, 2]);
-    expect(e.min).toBeLessThan(2);
-    expect(e.max).toBeGreaterThan(2);
-    expect(paddedExtent([0, 0])).toEqual({ min: -1, max: 1 });
+  it("drops gaps", () => {
+    expect(finitePoints([[1, 2], [2, Number.NaN], [3, null], [4, 1]])).toEqual([[1, 2], [4, 1]]);
   });
 });
 
@@ -43,59 +37,74 @@ describe("decimate", () => {
   });
 });
 
-describe("scaling and paths", () => {
-  it("maps into the box with y flipped", () => {
-    const scaled = scalePoints([[0, 0], [10, 5]], { min: 0, max: 10 }, { min: 0, max: 5 }, { width: 100, height: 50 });
-    expect(scaled).toEqual([[0, 50], [100, 0]]);
+describe("smooth", () => {
+  it("is the raw series at 0", () => {
+    const points = [[1, 3], [2, 1]];
+    expect(smooth(points, 0)).toBe(points);
   });
-  it("respects the inset", () => {
-    const scaled = scalePoints([[0, 0], [1, 1]], { min: 0, max: 1 }, { min: 0, max: 1 }, { width: 100, height: 50, inset: 5 });
-    expect(scaled).toEqual([[5, 45], [95, 5]]);
+  it("is a debiased EMA: a flat series stays flat, the first point is its own value", () => {
+    expect(smooth([[1, 2], [2, 2], [3, 2]], 0.9).map((p) => p[1])).toEqual([2, 2, 2].map((v) => expect.closeTo(v, 12)));
+    const out = smooth([[1, 1], [2, 0]], 0.5);
+    expect(out[0]).toEqual([1, 1]);
+    // (0.5·0.5·1 + 0.5·0) / (1 − 0.25) = 1/3
+    expect(out[1][1]).toBeCloseTo(1 / 3, 12);
   });
-  it("writes an SVG path", () => {
-    expect(pathFor([[0, 50], [50.04, 25.06], [100, 0]])).toBe("M0,50L50,25.1L100,0");
-    expect(pathFor([])).toBe("");
-    // One point: a zero-length segment, drawn as a round dot by the stroke's round caps.
-    expect(pathFor([[10, 20]])).toBe("M10,20L10,20");
+  it("damps noise and keeps x", () => {
+    const noisy = Array.from({ length: 200 }, (_, i) => [i, i % 2 ? 1 : -1]);
+    const out = smooth(noisy, 0.9);
+    expect(out.map((p) => p[0])).toEqual(noisy.map((p) => p[0]));
+    expect(Math.max(...out.slice(50).map((p) => Math.abs(p[1])))).toBeLessThan(0.2);
   });
-  it("drops gaps", () => {
-    expect(finitePoints([[1, 2], [2, Number.NaN], [3, null], [4, 1]])).toEqual([[1, 2], [4, 1]]);
-  });
-});
-
-describe("layoutSeries", () => {
-  it("shares domains across series and decimates each", () => {
-    const long = Array.from({ length: 1000 }, (_, i) => [i + 1, 1 / (i + 1)]);
-    const { paths, xDomain, yDomain } = layoutSeries([long, [[1, 2], [2, 1.5]]], { width: 600, height: 160, maxPoints: 100 });
-    expect(xDomain).toEqual({ min: 1, max: 1000 });
-    expect(yDomain.max).toBeGreaterThan(2);
-    expect(paths[0].split("L").length).toBeLessThanOrEqual(100);
-    expect(paths[1]).toMatch(/^M/);
-  });
-  it("handles one epoch and no data", () => {
-    const one = layoutSeries([[[1, 0.5]]], { width: 600, height: 160 });
-    expect(one.xDomain).toEqual({ min: 0.5, max: 1.5 });
-    // A dot in the middle of the chart, not a dash.
-    expect(one.paths[0]).toBe("M300,80L300,80");
-    expect(one.sizes).toEqual([1]);
-    const none = layoutSeries([[]], { width: 600, height: 160 });
-    expect(none.paths).toEqual([""]);
-    expect(none.sizes).toEqual([0]);
-  });
-  it("counts the points each series keeps", () => {
-    const { sizes } = layoutSeries([[[1, 1], [2, 2]], [[3, Number.NaN], [3, 1]]], { width: 600, height: 160 });
-    expect(sizes).toEqual([2, 1]);
+  it("clamps a weight out of range", () => {
+    expect(smooth([[1, 5]], -3)).toEqual([[1, 5]]);
+    expect(smooth([[1, 5], [2, 5]], 7).every(([, y]) => Math.abs(y - 5) < 1e-9)).toBe(true);
   });
 });
 
-describe("xAxisLabels", () => {
-  it("labels the first and last epoch", () => {
-    expect(xAxisLabels({ min: 1, max: 20 })).toEqual({ min: "1", mid: "epoch", max: "20" });
+describe("best epoch", () => {
+  it("minimises losses and errors, maximises the rest", () => {
+    expect(bestGoal("loss")).toBe("min");
+    expect(bestGoal("val_loss")).toBe("min");
+    expect(bestGoal("mean_absolute_error")).toBe("min");
+    expect(bestGoal("val_mae")).toBe("min");
+    expect(bestGoal("accuracy")).toBe("max");
+    expect(bestGoal("val_auc")).toBe("max");
   });
-  it("labels a single epoch once, under the dot", () => {
-    expect(xAxisLabels({ min: 1, max: 1 })).toEqual({ min: "", mid: "epoch 1", max: "" });
+  it("takes an override by full or training name", () => {
+    expect(bestGoal("val_top_miss", { top_miss: "min" })).toBe("min");
+    expect(bestGoal("val_loss", { val_loss: "max" })).toBe("max");
+    expect(bestGoal("accuracy", { accuracy: "sideways" })).toBe("max");
   });
-  it("labels nothing without data", () => {
-    expect(xAxisLabels(null)).toEqual({ min: "", mid: "epoch", max: "" });
+  it("finds the first best point, skipping gaps", () => {
+    const points = [[1, 0.5], [2, 0.2], [3, Number.NaN], [4, 0.2], [5, 0.9]];
+    expect(bestIndex(points, "min")).toBe(1);
+    expect(bestIndex(points, "max")).toBe(4);
+    expect(bestIndex([], "min")).toBe(-1);
+  });
+});
+
+describe("nearestIndex", () => {
+  const points = [[1, 0], [2, 0], [4, 0], [8, 0]];
+  it("finds the nearest x", () => {
+    expect(nearestIndex(points, 2.9)).toBe(1);
+    expect(nearestIndex(points, 3.1)).toBe(2);
+    expect(nearestIndex(points, -5)).toBe(0);
+    expect(nearestIndex(points, 100)).toBe(3);
+    expect(nearestIndex(points, 4)).toBe(2);
+  });
+  it("is -1 with nothing to find", () => {
+    expect(nearestIndex([], 1)).toBe(-1);
+    expect(nearestIndex(points, Number.NaN)).toBe(-1);
+  });
+});
+
+describe("alignSeries", () => {
+  it("joins series on the union of their x, null where one has no point", () => {
+    expect(alignSeries([[[1, 10], [3, 30]], [[2, 20], [3, 31]]])).toEqual([
+      [1, 2, 3],
+      [10, null, 30],
+      [null, 20, 31],
+    ]);
+    expect(alignSeries([])).toEqual([[]]);
   });
 });

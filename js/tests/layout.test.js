@@ -117,8 +117,8 @@ describe("ui_state", () => {
     expect($$("[data-testid=compare-checkbox]").some((c) => c.checked)).toBe(false);
   });
   it("ignores what is not a choice", () => {
-    expect(parseUiState({ tab: "<b>", compare: ["x", tid(3), 7], selected: 5, height: 10 })).toEqual({
-      tab: null, selected: null, compare: [tid(3)], axis: null, height: null,
+    expect(parseUiState({ tab: "<b>", compare: ["x", tid(3), 7], selected: 5, height: 10, smoothing: 2, log: "y", goals: { "<b>": "min", auc: "up", mae: "min" } })).toEqual({
+      tab: null, selected: null, compare: [tid(3)], axis: null, smoothing: null, log: null, goals: { mae: "min" }, height: null,
     });
     expect(parseUiState("junk").compare).toEqual([]);
   });

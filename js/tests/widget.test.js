@@ -231,28 +231,19 @@ describe("an epoch cut short by a stop", () => {
 
 describe("a training with a single epoch", () => {
   const one = training({ epochs: [epochRecord(0, { loss: 0.5, val_loss: 0.6 })], epochs_done: 1, epochs_planned: 1 });
-  it("draws each series as a dot and labels the axis with that one epoch", () => {
-    const { $ } = setup(snapshot({ trainings: [one] }));
-    const chart = $("[data-testid=chart][data-metric=loss]");
-    const paths = [...chart.querySelectorAll("path")];
-    expect(paths).toHaveLength(2);
-    for (const p of paths) {
-      expect(p.classList.contains("dltrack-series-dot")).toBe(true);
-      const [, x1, y1, x2, y2] = p.getAttribute("d").match(/^M([\d.]+),([\d.]+)L([\d.]+),([\d.]+)$/);
-      expect([x1, y1]).toEqual([x2, y2]);
-      expect(Number(x1)).toBe(300);
-    }
-    const axis = [...chart.querySelector(".dltrack-axis-x").children].map((n) => n.textContent);
-    expect(axis).toEqual(["", "epoch 1", ""]);
+  it("charts each series as one point, its best at that epoch", () => {
+    const { $, $$ } = setup(snapshot({ trainings: [one] }));
+    const items = $$("[data-testid=chart][data-metric=loss] [data-testid=legend-item]");
+    expect(items.map((i) => [i.dataset.role, i.dataset.points])).toEqual([["train", "1"], ["val", "1"]]);
+    expect(items.map((i) => i.querySelector("[data-testid=legend-best]").textContent)).toEqual(["best 0.5 @ epoch 1", "best 0.6 @ epoch 1"]);
     expect($("[data-testid=details] .dltrack-live-meta").textContent).toMatch(/^1 epoch · /);
   });
-  it("goes back to lines and first/last labels when more epochs arrive", () => {
-    const { $, update } = setup(snapshot({ trainings: [one] }));
+  it("follows more epochs as they arrive", () => {
+    const { $$, update } = setup(snapshot({ trainings: [one] }));
     update(snapshot({ trainings: [{ ...one, epochs: [...one.epochs, epochRecord(1, { loss: 0.4, val_loss: 0.5 })] }] }));
-    const chart = $("[data-testid=chart][data-metric=loss]");
-    for (const p of chart.querySelectorAll("path")) expect(p.classList.contains("dltrack-series-dot")).toBe(false);
-    const axis = [...chart.querySelector(".dltrack-axis-x").children].map((n) => n.textContent);
-    expect(axis).toEqual(["1", "epoch", "2"]);
+    const items = $$("[data-testid=chart][data-metric=loss] [data-testid=legend-item]");
+    expect(items.map((i) => i.dataset.points)).toEqual(["2", "2"]);
+    expect(items[0].querySelector("[data-testid=legend-value]").textContent).toBe("0.4");
   });
 });
 
@@ -267,7 +258,7 @@ describe("the history and stop_route traits", () => {
     const { model, $, $$, env } = setup(s, { history });
     $("[data-testid=training-row][data-number='1']").click();
     expect($$("[data-testid=epoch-table] tbody tr")).toHaveLength(3);
-    expect($("[data-testid=chart][data-metric=loss] path").getAttribute("d")).toMatch(/^M/);
+    expect($("[data-testid=chart][data-metric=loss] [data-testid=legend-item]").dataset.points).toBe("3");
     // A training that just finished moves its epochs to `history`.
     const finished = { ...s.trainings[0], status: "completed", current: null, epochs: null };
     model.set("history", { ...history, [finished.training_id]: runningTraining().epochs });
@@ -318,9 +309,9 @@ describe("trainings list and details", () => {
     const { $, $$ } = setup();
     expect($$("[data-testid=chart]").map((c) => c.dataset.metric)).toEqual(["loss", "accuracy"]);
     const loss = $("[data-testid=chart][data-metric=loss]");
-    expect(loss.querySelectorAll("path")).toHaveLength(2);
-    expect(loss.querySelector("path.dltrack-series-val").getAttribute("d")).toMatch(/^M/);
-    expect($("[data-testid=batch-loss]").hidden).toBe(false);
+    const items = [...loss.querySelectorAll("[data-testid=legend-item]")];
+    expect(items.map((i) => [i.dataset.role, i.dataset.points])).toEqual([["train", "3"], ["val", "3"]]);
+    expect(loss.querySelectorAll("[data-testid=legend-training]")).toHaveLength(1);
   });
   it("overlays checked trainings and highlights differing params", () => {
     const s = snapshot();
@@ -328,11 +319,12 @@ describe("trainings list and details", () => {
     const { $, $$ } = setup(s);
     $("[data-testid=training-row][data-number='1'] input[type=checkbox]").click();
     expect($("[data-testid=details]").dataset.trainingId).toBe(tid(3));
-    expect($("[data-testid=chart][data-metric=loss]").querySelectorAll("path")).toHaveLength(4);
+    const rows = $$("[data-testid=chart][data-metric=loss] [data-testid=legend-training]");
+    expect(rows.map((r) => [r.querySelector(".dltrack-legend-training").textContent, r.querySelectorAll("[data-testid=legend-item]").length])).toEqual([["#3", 2], ["#1", 2]]);
     const diff = $$("[data-testid=params-table] tr.dltrack-diff").map((r) => r.dataset.param);
     expect(diff).toEqual(["epochs", "learning_rate"]);
     $("[data-testid=clear-compare]").click();
-    expect($("[data-testid=chart][data-metric=loss]").querySelectorAll("path")).toHaveLength(2);
+    expect($$("[data-testid=chart][data-metric=loss] [data-testid=legend-item]")).toHaveLength(2);
   });
   it("deletes a training after an inline confirmation", () => {
     const { model, $ } = setup();
@@ -378,9 +370,10 @@ describe("scale", () => {
     expect($$("[data-testid=epoch-bar]")).toHaveLength(10);
     expect($$("[data-testid=epoch-table] tbody tr")).toHaveLength(200);
     for (const row of $$("[data-testid=training-row]").slice(1, 10)) row.querySelector("input").click();
-    const paths = $("[data-testid=chart][data-metric=loss]").querySelectorAll("path");
-    expect(paths).toHaveLength(20);
-    for (const p of paths) expect(p.getAttribute("d").split("L").length).toBeLessThanOrEqual(300);
+    const items = $$("[data-testid=chart][data-metric=loss] [data-testid=legend-item]");
+    expect(items).toHaveLength(20);
+    expect($$("[data-testid=chart][data-metric=loss] [data-testid=legend-training]")).toHaveLength(10);
+    for (const item of items) expect(Number(item.dataset.points)).toBe(1000);
     $("[data-testid=epoch-table-toggle]").click();
     expect($$("[data-testid=epoch-table] tbody tr")).toHaveLength(1000);
   });

@@ -35,6 +35,8 @@ CHOSEN = {
     "no-kernel.png": (
         "test_a_reopened_notebook_without_its_kernel_shows_the_last_state-lab-no-kernel.png"
     ),
+    "compare.png": "test_compare_four_runs-lab-compare-four-widget.png",
+    "charts.png": "test_hover_zoom_log_best_and_width-lab-log-time-widget.png",
 }
 
 

@@ -32,7 +32,7 @@ BATCH_SIZE = 16
 STEPS = 3
 # Trainings that differ in their hyper-parameters. The third is stopped by user code after
 # the first batch of its second epoch (as keras.callbacks.TerminateOnNaN does), so its last
-# epoch is partial: 1 of 3 steps. The fourth has a single epoch: its charts are dots.
+# epoch is partial: 1 of 3 steps. The fourth has a single epoch: its charts are one point each.
 TRAININGS: list[dict[str, Any]] = [
     {"params": {"lr": 0.05, "units": 8}},
     {"params": {"lr": 0.01, "units": 8}},
@@ -210,17 +210,17 @@ def select(nb: NotebookPage, number: int, training_id: str) -> None:
     expect(nb.by_testid("details")).to_have_attribute("data-training-id", training_id)
 
 
-def paths_of(nb: NotebookPage, metric: str) -> list[dict[str, Any]]:
-    """The chart of `metric`: per drawn series its label, classes and number of points."""
+def series_of(nb: NotebookPage, metric: str) -> list[dict[str, Any]]:
+    """The chart of `metric`: per series its training (legend row), name, role and points."""
     chart = nb.monitor().locator(f'[data-testid="chart"][data-metric="{metric}"]')
     series: list[dict[str, Any]] = chart.evaluate(
-        """c => [...c.querySelectorAll('path')].map(p => ({
-          label: p.querySelector('title').textContent,
-          val: p.classList.contains('dltrack-series-val'),
-          dot: p.classList.contains('dltrack-series-dot'),
-          // Distinct vertices: a dot is a zero-length segment, "Mx,yLx,y".
-          points: new Set((p.getAttribute('d') || '').split(/[ML]/).filter(Boolean)).size,
-        }))"""
+        """c => [...c.querySelectorAll('[data-testid=legend-training]')].flatMap(row =>
+          [...row.querySelectorAll('[data-testid=legend-item]')].map(i => ({
+            training: row.querySelector('.dltrack-legend-training').textContent,
+            label: i.querySelector('.dltrack-legend-name').textContent,
+            val: i.dataset.role === 'val',
+            points: Number(i.dataset.points),
+          })))"""
     )
     return series
 
@@ -268,14 +268,12 @@ def test_the_history_shows_what_the_store_holds(
         assert charts.evaluate_all("cs => cs.map(c => c.dataset.metric)") == ["loss", "mae"]
         single = len(t["epochs"]) == 1
         for metric in ("loss", "mae"):
-            series = paths_of(nb, metric)
-            assert [(s["label"], s["val"], s["dot"]) for s in series] == [
-                (metric, False, single),
-                (f"val_{metric}", True, single),
+            series = series_of(nb, metric)
+            assert [(s["label"], s["val"]) for s in series] == [
+                (metric, False),
+                (f"val_{metric}", True),
             ]
             assert all(s["points"] == len(t["epochs"]) for s in series)
-        axis = charts.first.locator(".dltrack-axis-x > span").all_inner_texts()
-        assert axis == (["", "epoch 1", ""] if single else ["1", "epoch", str(len(t["epochs"]))])
         if single or any(e["steps"] < STEPS for e in t["epochs"]):
             nb.shoot(f"history-{t['number']}")
 
@@ -298,12 +296,12 @@ def test_compare_two_trainings_then_delete_one(
     expect(nb.monitor().locator(".dltrack-compare-bar")).to_contain_text("Comparing #2, #1")
     nb.open_tab("charts")
     for metric in ("loss", "mae"):
-        series = paths_of(nb, metric)
-        assert sorted((s["label"], s["val"], s["points"]) for s in series) == [
-            (f"#1 {metric}", False, EPOCHS),
-            (f"#1 val_{metric}", True, EPOCHS),
-            (f"#2 {metric}", False, EPOCHS),
-            (f"#2 val_{metric}", True, EPOCHS),
+        series = series_of(nb, metric)
+        assert [(s["training"], s["label"], s["val"], s["points"]) for s in series] == [
+            ("#2", metric, False, EPOCHS),
+            ("#2", f"val_{metric}", True, EPOCHS),
+            ("#1", metric, False, EPOCHS),
+            ("#1", f"val_{metric}", True, EPOCHS),
         ]
     # The params table: a column per training, the rows that differ (and only they) marked.
     # The user's `lr` is Keras' learning_rate (float32-rounded): one row, labelled with both.

@@ -160,4 +160,12 @@ def test_the_widget_is_legible_in_light_and_dark_themes(
     except PlaywrightTimeoutError:
         pytest.fail(f"the widget stays light in the dark theme: {contrasts(nb)}")
     assert_legible(nb, "JupyterLab Dark")
+    # The charts were repainted for the dark theme (uPlot's canvas cannot read CSS: it takes
+    # the colours when drawn), still as wide as their place, not as the page was mid-restyle.
+    nb.page.wait_for_function(
+        """() => [...document.querySelectorAll('.dltrack-monitor [data-testid=plot]')].every(p =>
+          Math.abs(p.querySelector('.uplot').offsetWidth - p.clientWidth) <= 1
+          && p.dataset.theme === getComputedStyle(p).getPropertyValue('--dltrack-muted').trim())""",
+        timeout=UI_TIMEOUT_MS,
+    )
     nb.shoot("dark")

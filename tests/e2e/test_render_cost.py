@@ -37,7 +37,7 @@ pytestmark = pytest.mark.e2e
 
 TRAININGS = 50
 EPOCHS = 1000
-MAX_POINTS = 300  # js/charts.js MAX_POINTS
+MAX_POINTS = 2000  # js/series.js MAX_POINTS
 EPOCH_ROWS = 200  # js/details.js EPOCH_ROWS
 BAR_LIMIT = 10  # js/bars.js BAR_LIMIT
 LIVE_SECONDS = 8.0
@@ -96,8 +96,8 @@ WAIT_COMPLETE_JS = """([rows, epochRows]) => new Promise((resolve) => {
     if (!root) return false;
     const n = root.querySelectorAll('[data-testid=training-row]').length;
     const table = root.querySelectorAll('[data-testid=epoch-table] tbody tr').length;
-    const path = root.querySelector('[data-testid=chart] path');
-    return n === rows && table === epochRows && path && (path.getAttribute('d') || '').length > 0;
+    const canvas = root.querySelector('[data-testid=chart] canvas');
+    return n === rows && table === epochRows && canvas !== null;
   };
   const finish = () => {
     p.complete = performance.now();
@@ -222,10 +222,10 @@ def click(nb: NotebookPage, locator: Any) -> dict[str, float]:
 
 
 def chart_points(nb: NotebookPage) -> list[int]:
-    """Vertices of every chart path in the Charts tab."""
+    """Points drawn per chart series in the Charts tab (each legend item counts its own)."""
     points: list[int] = nb.by_testid("charts-tab").evaluate(
-        """d => [...d.querySelectorAll('[data-testid=chart] path')]
-          .map(p => (p.getAttribute('d') || '').split(/[ML]/).filter(Boolean).length)"""
+        """d => [...d.querySelectorAll('[data-testid=chart] [data-testid=legend-item]')]
+          .map(i => Number(i.dataset.points))"""
     )
     return points
 

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dltrack.viewing import batches as batch_series
 from dltrack.wire import protocol as p
 from dltrack.wire.records import (
     LIVE_STATUSES,
@@ -44,6 +45,7 @@ class TrainingView:
     reason: str | None = None
     current: dict[str, Any] | None = None
     batch_losses: tuple[float, ...] = ()
+    batches: batch_series.BatchSeries = field(default_factory=batch_series.BatchSeries)
     last_seq: int = -1
 
 
@@ -155,7 +157,27 @@ def _progress(view: TrainingView, m: p.Message) -> TrainingView:
         losses = (*losses, m["logs"]["loss"])
         if len(losses) > MAX_BATCH_LOSSES:
             losses = losses[::2]  # halve the resolution, keep the whole epoch's shape
-    return replace(view, current=current, batch_losses=losses)
+    return replace(view, current=current, batch_losses=losses, batches=_add_batch(view, m, started))
+
+
+def _add_batch(view: TrainingView, m: p.Message, epoch_started: float) -> batch_series.BatchSeries:
+    """The whole run's per-batch curve with this progress message's loss added."""
+    loss = m["logs"].get("loss")
+    if not isinstance(loss, (int, float)) or not math.isfinite(loss):
+        return view.batches
+    planned = view.params.get("steps")
+    steps = m.get("steps") or (planned if isinstance(planned, int) else None)
+    # Steps of the epochs before this one: their records' counts (a stopped one is shorter).
+    before = sum(
+        (record.get("steps") or steps or 0) for e, record in view.epochs.items() if e < m["epoch"]
+    )
+    last = view.batches.pending[-1:] or view.batches.points[-1:]
+    if last and last[0][1] >= before + m["step"]:
+        return view.batches  # an epoch restarted or counted anew: keep the curve monotonic
+    position = m["epoch"] + m["step"] / steps if steps else None
+    started = view.started_at if view.started_at is not None else epoch_started
+    point = (position, before + m["step"], max(0.0, m["ts"] - started), float(loss))
+    return batch_series.add(view.batches, point)
 
 
 def _rate(steps: int, elapsed: float) -> float | None:
@@ -319,6 +341,7 @@ def to_snapshot(state: MonitorState, now: float) -> dict[str, Any]:
                 "epochs": epochs,
                 "current": v.current if status in LIVE_STATUSES else None,
                 "batch_losses": list(v.batch_losses),
+                "batches": batch_series.to_json(v.batches),
             }
         )
     return {
