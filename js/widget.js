@@ -97,6 +97,8 @@ export function mount(model, el, env = browserEnv()) {
     snapshot: () => snapshot,
     hintAfterMs: () => hintDelay(stopRoute),
     send: (message) => model.send(message),
+    // Set by the `dltrack serve` page only: no control is built, and its server refuses them.
+    readOnly: model.get("read_only") === true,
     refresh,
     redrawAfter,
     saveUi,

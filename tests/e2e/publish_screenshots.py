@@ -35,6 +35,8 @@ CHOSEN = {
     "no-kernel.png": (
         "test_a_reopened_notebook_without_its_kernel_shows_the_last_state-lab-no-kernel.png"
     ),
+    "serve-phone.png": "serve-phone-live.png",
+    "serve-phone-stopped.png": "serve-phone-stopped.png",
 }
 
 
