@@ -127,3 +127,20 @@ def test_bad_arguments_are_one_line_errors(model_key: str) -> None:
     assert "no model with key" in one_line_error(unknown)
     for result in (bad_host, elsewhere, unknown):
         assert result.stdout == ""  # nothing was served, no URL printed
+
+
+def test_several_keys_one_monitor_each(model_key: str) -> None:
+    from dltrack import create_model
+
+    other = create_model("second model").key
+    names: dict[int, str] = {}
+    with (
+        ServeProcess(model_key, other, model_key) as server,
+        connect(server.ws_url(), open_timeout=30) as ws,
+    ):
+        assert receive(ws)["monitors"] == 2  # a key given twice is shown once
+        while len(names) < 2:
+            update = receive(ws)
+            names[update["monitor"]] = update["values"]["state"]["model"]["name"]
+    assert names == {0: "test model", 1: "second model"}
+    assert "2 models" in server.output()
