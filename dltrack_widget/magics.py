@@ -95,7 +95,7 @@ def dltrack_line(line: str) -> Any:
         raise UsageError(f"%dltrack: {exc}") from None
     if not (colab if args.follow is None else args.follow):
         return monitor
-    display(monitor)
+    display(monitor)  # type: ignore[no-untyped-call]  # IPython has no annotations here
     follow(monitor)
     return None
 

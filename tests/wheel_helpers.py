@@ -59,7 +59,7 @@ class Venv:
             env=clean_env(),
         )
 
-    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str | Path, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(a) for a in args],
             capture_output=True,
