@@ -144,3 +144,15 @@ def test_several_keys_one_monitor_each(model_key: str) -> None:
             names[update["monitor"]] = update["values"]["state"]["model"]["name"]
     assert names == {0: "test model", 1: "second model"}
     assert "2 models" in server.output()
+
+
+def test_host_for_the_network_says_so(model_key: str) -> None:
+    with ServeProcess(model_key, "--host", "0.0.0.0") as server:
+        assert "reachable from the network" in server.output()
+        assert "0.0.0.0" not in server.base  # the machine's address, which a phone can open
+        port = server.base.rsplit(":", 1)[1].strip("/")
+        code, _ = status_and_body(f"http://127.0.0.1:{port}/?token={server.token}")
+        assert code == 200
+    with ServeProcess(model_key) as local:
+        assert "Only this machine" in local.output()
+        assert local.base.startswith("http://127.0.0.1:")
