@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.helpers import start_training, trainings, wait_until
 from tests.serve_helpers import ServeProcess
 
+from .conftest import save_measurement
 from .notebook_page import SCREENSHOTS, TRAINING_TIMEOUT_MS, UI_TIMEOUT_MS
 
 pytestmark = pytest.mark.e2e
@@ -74,6 +75,31 @@ def wait_bars_advance(page: Page) -> tuple[int, int]:
     )
 
 
+def update_gaps(page: Page, seconds: float = 5.0) -> dict[str, Any]:
+    """How often the page's bar text changes while a training runs (~10 progress messages a
+    second leave the training): the gaps between changes, in ms. A measurement, no assert."""
+    gaps: list[float] = page.evaluate(
+        """(ms) => new Promise((resolve) => {
+          const times = [];
+          const observer = new MutationObserver(() => times.push(performance.now()));
+          observer.observe(document.getElementById("monitors"), {
+            subtree: true, characterData: true, childList: true });
+          setTimeout(() => {
+            observer.disconnect();
+            const unique = times.filter((t, i) => i === 0 || t - times[i - 1] > 1);
+            resolve(unique.slice(1).map((t, i) => t - unique[i]));
+          }, ms);
+        })""",
+        seconds * 1000,
+    )
+    ordered = sorted(gaps)
+    return {
+        "updates": len(gaps) + 1,
+        "median_gap_ms": round(ordered[len(ordered) // 2]) if ordered else None,
+        "max_gap_ms": round(ordered[-1]) if ordered else None,
+    }
+
+
 def shoot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png")
@@ -87,6 +113,7 @@ def test_phone_page_shows_a_live_training_read_only(
         expect(phone.get_by_test_id("page-monitor")).to_have_count(1)
         expect(phone.get_by_test_id("model-name")).to_have_text("test model")
         wait_bars_advance(phone)
+        save_measurement("serve page, phone, gaps between bar updates", update_gaps(phone))
         done = phone.locator('[data-testid="epoch-bar"][data-state="done"]').first
         expect(done).to_contain_text("val_loss", timeout=TRAINING_TIMEOUT_MS)
         shoot(phone, "serve-phone-live")
