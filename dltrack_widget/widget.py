@@ -21,6 +21,7 @@ from ._static_output import StaticOutput
 from ._subshell import INTERRUPT, confirm_route, route_to_subshell
 from ._ui_state import clean_ui_state
 
+
 class TrainingMonitor(anywidget.AnyWidget):
     """Live bars, history and a Stop button for every training of one model.
 

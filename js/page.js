@@ -76,10 +76,14 @@ async function start() {
   addHeadLink("manifest", "manifest.webmanifest");
   addHeadLink("apple-touch-icon", "icon-192.png");
   const widget = (await import(withToken("./widget.js"))).default;
-  const root = document.getElementById("monitors");
-  const banner = document.getElementById("connection");
-  const notifier = createNotifier(document.getElementById("notify"), withToken);
+  // The page's own elements (index.html): there whenever this runs.
+  const root = /** @type {HTMLElement} */ (document.getElementById("monitors"));
+  const banner = /** @type {HTMLElement} */ (document.getElementById("connection"));
+  const notify = /** @type {HTMLButtonElement} */ (document.getElementById("notify"));
+  const notifier = createNotifier(notify, withToken);
+  /** @type {SocketModel[]} */
   const models = [];
+  /** @type {WebSocket | null} */
   let socket = null;
   let attempt = 0;
 
@@ -105,18 +109,19 @@ async function start() {
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(`${scheme}//${location.host}${withToken("/ws")}`);
-    socket.addEventListener("open", () => {
+    const ws = new WebSocket(`${scheme}//${location.host}${withToken("/ws")}`);
+    socket = ws;
+    ws.addEventListener("open", () => {
       attempt = 0;
       banner.hidden = true;
     });
-    socket.addEventListener("message", (event) => {
+    ws.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);
       if (message.kind === "hello") onHello(message);
       else if (message.kind === "update") models[message.monitor]?.receive(message.values);
       else if (message.kind === "custom") models[message.monitor]?.emit("msg:custom", message.content, []);
     });
-    socket.addEventListener("close", () => {
+    ws.addEventListener("close", () => {
       banner.hidden = false;
       banner.textContent = "Lost the connection to dltrack serve; reconnecting…";
       const delay = RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)];
