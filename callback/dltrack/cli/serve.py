@@ -27,9 +27,7 @@ def serve(
             "dltrack serve needs starlette, uvicorn, websockets and segno: "
             "pip install 'dltrack[serve]'"
         ) from None
-    run_server(
-        keys, host=host, port=port, allow_control=allow_control, broker=broker, store=store
-    )
+    run_server(keys, host=host, port=port, allow_control=allow_control, broker=broker, store=store)
     return 0
 
 
