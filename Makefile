@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-fast lint format js js-test bench screenshots clean
+.PHONY: setup demo test test-fast lint format js js-test bench screenshots dist clean
 
 setup:                 ## venv, Python packages, widget front end
 	tools/setup.sh
@@ -43,6 +43,10 @@ bench: setup           ## run every benchmark; prints the tables for docs/benchm
 screenshots: setup    ## copy the browser tests' best screenshots into docs/screenshots
 	$(BIN)/python -m tests.e2e.publish_screenshots
 
+dist: setup js         ## sdist + wheel in dist/ (front end bundled inside)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) js/node_modules dltrack_widget/static .services .pytest_cache .mypy_cache \
+	rm -rf $(VENV) js/node_modules dltrack_widget/static dist .services .pytest_cache .mypy_cache \
 		.ruff_cache .hypothesis test-artifacts

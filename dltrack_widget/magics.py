@@ -2,6 +2,8 @@
 
 %dltrack                       list the models
 %dltrack MODEL_KEY [--broker URL] [--store URL]   show the live monitor
+%dltrack MODEL_KEY --follow     ... and keep the cell running, sending updates from it
+                                (the default in Colab; --no-follow turns it off)
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.display import display
 
 from dltrack.viewing import catalog as api
 from dltrack.wire import config
 from dltrack.wire.errors import DltrackError
+
+from .follow import enable_colab_widgets, follow, in_colab
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,6 +38,12 @@ def _parser() -> _Parser:
     parser = _Parser(prog="%dltrack", description="Watch and stop a model's trainings.")
     parser.add_argument("model_key", nargs="?", help="as printed by `dltrack models create`")
     config.add_location_options(parser)  # as every `dltrack` command spells them
+    parser.add_argument(
+        "--follow",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the cell running until the training ends (default: only in Colab)",
+    )
     return parser
 
 
@@ -74,9 +85,19 @@ def dltrack_line(line: str) -> Any:
                 "%dltrack: the monitor needs anywidget and ipywidgets: "
                 "pip install 'dltrack[widget]'"
             ) from None
-        return TrainingMonitor(args.model_key, broker=args.broker, store=args.store)
+        colab = in_colab()
+        if colab:
+            enable_colab_widgets()
+        monitor = TrainingMonitor(args.model_key, broker=args.broker, store=args.store)
+        if colab:
+            monitor.background_sends = False  # Colab would not draw them anyway
     except DltrackError as exc:
         raise UsageError(f"%dltrack: {exc}") from None
+    if not (colab if args.follow is None else args.follow):
+        return monitor
+    display(monitor)  # type: ignore[no-untyped-call]  # IPython has no annotations here
+    follow(monitor)
+    return None
 
 
 @magics_class

@@ -6,34 +6,20 @@ Watcher's snapshot (docs/widget-state.md), and the front end lives in js/.
 
 from __future__ import annotations
 
-import logging
-import pathlib
+import threading
 from typing import Any
 
 import anywidget
 import traitlets
 
 from dltrack.viewing.watcher import Watcher, default_sender
-from dltrack.wire.errors import ConfigError, DltrackError
 
+from ._assets import bundle
+from ._messages import apply_front_end_message
 from ._payload import history_signature, split_snapshot
 from ._static_output import StaticOutput
 from ._subshell import INTERRUPT, confirm_route, route_to_subshell
 from ._ui_state import clean_ui_state
-
-log = logging.getLogger("dltrack")
-
-STATIC = pathlib.Path(__file__).parent / "static"
-
-
-def _bundle(name: str) -> pathlib.Path:
-    path = STATIC / name
-    if not path.exists():
-        raise ConfigError(
-            f"the widget's front end is not built ({path} is missing): run `make js` "
-            "(needs Node.js), or install dltrack from a wheel"
-        )
-    return path
 
 
 class TrainingMonitor(anywidget.AnyWidget):
@@ -69,6 +55,13 @@ class TrainingMonitor(anywidget.AnyWidget):
     # front end so a reload restores them; only ids and short names (_ui_state.py).
     ui_state = traitlets.Dict().tag(sync=True)
 
+    # Colab renders no comm message sent from a background thread (googlecolab/colabtools#3373).
+    # False holds back every message from a thread other than the main one; the main thread's
+    # `flush()` (the `%dltrack --follow` loop) then sends the newest state. The magic sets it
+    # in Colab; a test sets it in JupyterLab to show what Colab does.
+    background_sends = True
+    _held = False
+
     @traitlets.validate("ui_state")
     def _valid_ui_state(self, proposal: Any) -> dict[str, Any]:
         return clean_ui_state(proposal["value"])
@@ -84,8 +77,8 @@ class TrainingMonitor(anywidget.AnyWidget):
         self._static = StaticOutput()
         try:
             super().__init__(
-                _esm=_bundle("widget.js").read_text(encoding="utf-8"),
-                _css=_bundle("widget.css").read_text(encoding="utf-8"),
+                _esm=bundle("widget.js").read_text(encoding="utf-8"),
+                _css=bundle("widget.css").read_text(encoding="utf-8"),
                 state=state,
                 history=history,
                 **kwargs,
@@ -127,24 +120,19 @@ class TrainingMonitor(anywidget.AnyWidget):
 
     def _on_front_end_message(self, _: Any, content: Any, buffers: Any) -> None:
         self.stop_route = confirm_route(self.stop_route)
-        if not isinstance(content, dict):
-            return
-        action = content.get("action")
-        training_id = content.get("training_id")
-        try:
-            if action == "stop":
-                after_epoch = bool(content.get("after_epoch"))
-                self.watcher.stop_training(training_id, after_epoch=after_epoch)
-            elif action == "delete_training" and isinstance(training_id, str):
-                self.watcher.delete_training(training_id)
-            elif action == "delete_model":
-                self.watcher.delete_model()
-            elif action == "rename_model" and isinstance(content.get("name"), str):
-                self.watcher.rename_model(content["name"])
-        except DltrackError as exc:
-            # The front end checks what it sends; whatever else arrives on the comm (an id
-            # that is not one, an empty name) is ignored, never a traceback in the kernel.
-            log.debug("ignored a front-end message: %s", exc)
+        apply_front_end_message(self.watcher, content)
+
+    def _send(self, msg: Any, buffers: Any = None) -> None:
+        if self.background_sends or threading.current_thread() is threading.main_thread():
+            super()._send(msg, buffers)
+        else:
+            self._held = True
+
+    def flush(self) -> None:
+        """Send the current state if an update from another thread was held back."""
+        if self._held:
+            self._held = False
+            self.send_state(["state", "history", "stop_route"])
 
     def close(self) -> None:
         watcher = getattr(self, "watcher", None)

@@ -81,7 +81,7 @@ export function createDetails(ctx) {
     ],
   });
   const caption = h("div", { class: "dltrack-details", testid: "details", hidden: true }, [
-    h("div", { class: "dltrack-details-head" }, [title, pill, summary, menu.el]),
+    h("div", { class: "dltrack-details-head" }, [title, pill, summary, ctx.readOnly ? null : menu.el]),
   ]);
 
   const compareNote = h("span", { class: "dltrack-compare-note" });

@@ -95,7 +95,8 @@ export function createHeader(ctx) {
   const title = h("span", { class: "dltrack-title" }, [name, key]);
   const actions = h("span", { class: "dltrack-header-actions" }, [menu.el]);
   const el = h("header", { class: "dltrack-header" }, [
-    h("div", { class: "dltrack-header-row" }, [title, renameForm, connection, actions]),
+    // Read-only viewers (`dltrack serve` without --allow-control) get no model actions.
+    h("div", { class: "dltrack-header-row" }, ctx.readOnly ? [title, connection] : [title, renameForm, connection, actions]),
     deleteConfirm.el,
     notice,
   ]);

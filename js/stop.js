@@ -63,7 +63,9 @@ export function createStopControl(ctx, trainingId) {
     { class: "dltrack-stop-status", testid: "stop-status", role: "status", "aria-live": "polite", hidden: true },
     [statusText, hint],
   );
-  const el = h("div", { class: "dltrack-stop" }, [stopButton, confirm.el, status]);
+  // Read-only viewers (`dltrack serve` without --allow-control) get the status, not the button.
+  const controls = ctx.readOnly ? [] : [stopButton, confirm.el];
+  const el = h("div", { class: "dltrack-stop" }, [...controls, status]);
 
   function update(current, view) {
     training = current;

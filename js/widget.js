@@ -109,6 +109,8 @@ export function mount(model, el, env = browserEnv()) {
         if (save) saveUi();
       },
     },
+    // Set by the `dltrack serve` page only: no control is built, and its server refuses them.
+    readOnly: model.get("read_only") === true,
     refresh,
     redrawAfter,
     saveUi,

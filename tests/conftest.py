@@ -30,3 +30,11 @@ def model_key(dltrack_home: Path) -> str:
     from dltrack import create_model
 
     return create_model("test model").key
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel `make dist` builds (built once per session, from the sdist)."""
+    from tests.wheel_helpers import build_wheel
+
+    return build_wheel(tmp_path_factory.mktemp("dist"))

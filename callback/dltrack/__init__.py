@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from dltrack.wire.errors import DltrackError, DltrackWarning
+from dltrack.wire.errors import DltrackError, DltrackWarning, MissingDependencyError
 
 try:
     __version__ = version("dltrack")
@@ -48,7 +48,16 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        try:
+            module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != "keras":
+                raise
+            # A training box without Keras: say what to install, not a bare import error.
+            raise MissingDependencyError(
+                "dltrack.Tracker is a Keras callback and needs Keras 3: pip install tensorflow "
+                "(Kaggle and Colab have it), or keras with another backend"
+            ) from None
         return getattr(module, name)
     raise AttributeError(f"module 'dltrack' has no attribute {name!r}")
 

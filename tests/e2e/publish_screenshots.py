@@ -37,6 +37,8 @@ CHOSEN = {
     ),
     "compare.png": "test_compare_four_runs-lab-compare-four-widget.png",
     "charts.png": "test_hover_zoom_log_best_and_width-lab-log-time-widget.png",
+    "serve-phone.png": "serve-phone-live.png",
+    "serve-phone-stopped.png": "serve-phone-stopped.png",
 }
 
 
