@@ -563,9 +563,10 @@ def test_no_broker_or_store_call_on_the_training_side(
     history = tiny_model().fit(x, y, epochs=3, batch_size=8, callbacks=[Tracker(model_key)])
     assert len(history.epoch) == 3
     monkeypatch.undo()
-    threads = {thread for thread, _ in calls}
     names = {name for _, name in calls}
     # It did real work…
     assert {"LocalBroker.publish_update", "LocalStore.write_epoch", "Spool.append"} <= names
-    # …only on its own threads.
+    # …only on its own threads. `Feed.wake` is the one exception the Feed interface allows:
+    # it only sets an Event, so that the broker thread stops waiting when there is news.
+    threads = {thread for thread, name in calls if not name.endswith(".wake")}
     assert threads <= {"dltrack-broker", "dltrack-store"}, calls

@@ -293,6 +293,15 @@ class AmqpBroker(Broker):
                 return False
         return True
 
+    def announce(self, command: Command) -> None:
+        # Not mandatory and not confirmed: a hello nobody receives would otherwise come back
+        # (pika logs each return as a warning) and block for a round trip.
+        routing_key = f"{command.model_key}.{command.target}"
+        with self.guarded():
+            self._updates.basic_publish(
+                COMMANDS_EXCHANGE, routing_key, encode(command.to_message()), JSON
+            )
+
     def close(self) -> None:
         """Close the connection (and every feed with it); never raises."""
         try:

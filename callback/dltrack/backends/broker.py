@@ -50,5 +50,10 @@ class Broker(ABC):
     def send_command(self, command: Command) -> bool:
         """Send `command`; False when no running training could receive it."""
 
+    def announce(self, command: Command) -> None:
+        """Send a presence command (`protocol.HELLO`): best-effort, never waited for, and
+        nobody listening is no news (most of the time no training runs)."""
+        self.send_command(command)
+
     @abstractmethod
     def close(self) -> None: ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from dltrack.backends.broker import Broker, Feed
@@ -18,6 +19,7 @@ from dltrack.backends.local_db import connect
 from dltrack.wire.errors import BackendError
 from dltrack.wire.protocol import ALL_TRAININGS, Command, Message, encode
 from dltrack.wire.timing import (
+    LOCAL_COMMAND_POLL_INTERVAL_S,
     LOCAL_LISTENER_FRESH_S,
     LOCAL_LISTENER_REFRESH_S,
     LOCAL_POLL_INTERVAL_S,
@@ -25,8 +27,15 @@ from dltrack.wire.timing import (
     LOCAL_RETENTION_S,
 )
 
+# The command feeds open in this process, by database file: a command sent from the same
+# process (a widget in the notebook that trains) wakes its training at once.
+_command_feeds: dict[Path, weakref.WeakSet[_CommandFeed]] = {}
+_command_feeds_lock = threading.Lock()
+
 
 class _RowFeed(Feed):
+    interval = LOCAL_POLL_INTERVAL_S
+
     def __init__(
         self, broker: LocalBroker, table: str, query: str, args: tuple[object, ...]
     ) -> None:
@@ -53,7 +62,7 @@ class _RowFeed(Feed):
             if found or remaining <= 0 or self._woken.is_set():
                 self._woken.clear()
                 return found
-            self._woken.wait(min(LOCAL_POLL_INTERVAL_S, remaining))
+            self._woken.wait(min(self.interval, remaining))
 
     def wake(self) -> None:
         self._woken.set()
@@ -66,6 +75,8 @@ class _RowFeed(Feed):
 
 
 class _CommandFeed(_RowFeed):
+    interval = LOCAL_COMMAND_POLL_INTERVAL_S
+
     def __init__(self, broker: LocalBroker, model_key: str, training_id: str) -> None:
         query = (
             "SELECT id, body FROM commands WHERE model_key = ? AND target IN (?, ?) AND id > ? "
@@ -76,6 +87,8 @@ class _CommandFeed(_RowFeed):
         self._training_id = training_id
         self._seen_at = 0.0
         self.before_read()
+        with _command_feeds_lock:
+            _command_feeds.setdefault(broker.path, weakref.WeakSet()).add(self)
 
     def before_read(self) -> None:
         now = time.time()
@@ -88,6 +101,8 @@ class _CommandFeed(_RowFeed):
             self._seen_at = now
 
     def close(self) -> None:
+        with _command_feeds_lock:
+            _command_feeds.get(self._broker.path, weakref.WeakSet()).discard(self)
         self._broker._write(
             "DELETE FROM listeners WHERE model_key = ? AND training_id = ?",
             (self._model_key, self._training_id),
@@ -96,6 +111,7 @@ class _CommandFeed(_RowFeed):
 
 class LocalBroker(Broker):
     def __init__(self, path: Path) -> None:
+        self.path = path.resolve()
         self._conn = connect(path)
         self._pruned_at = 0.0
 
@@ -158,6 +174,10 @@ class LocalBroker(Broker):
             (command.model_key, command.target, now, encode(command.to_message())),
         )
         self._prune(now)
+        with _command_feeds_lock:
+            listening = list(_command_feeds.get(self.path, ()))
+        for feed in listening:
+            feed.wake()  # a spurious wake-up costs one read; finding the addressee, more code
         return True
 
     def close(self) -> None:

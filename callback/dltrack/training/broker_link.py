@@ -4,23 +4,33 @@ It owns the broker connection (pika connections belong to one thread). Live upda
 best-effort: while the broker is away they are dropped, and the heartbeat that follows the
 reconnect carries the full current state, so viewers catch up. Epoch records do not depend on
 this thread at all; the store thread keeps them.
+
+It publishes for viewers, not into the void (`presence.Presence`): unwatched, only train_begin,
+epoch_end, train_end, acks and a heartbeat every `QUIET_HEARTBEAT_S`; watched, progress and
+epoch_begin too and a heartbeat a second, light (what changes between epochs) but for every
+`FULL_EVERY`-th and the one a viewer's hello asks for. Between those it sleeps in the command
+feed's `poll`, woken by the training thread when there is something to send.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
 from dltrack.backends import open_broker
 from dltrack.backends.reconnect import BrokerLine, Reconnecting
 from dltrack.training.fit_frame import FitFrame
+from dltrack.training.presence import Presence
 from dltrack.training.session import TrainingSession, finish
 from dltrack.wire.config import mask_url
 from dltrack.wire.errors import BackendError, DltrackError
 from dltrack.wire.protocol import (
     ACK,
+    EPOCH_BEGIN,
     HEARTBEAT,
+    HELLO,
     PROGRESS,
     STOP,
     Command,
@@ -31,15 +41,17 @@ from dltrack.wire.protocol import (
 )
 from dltrack.wire.timing import (
     COMMAND_MAX_AGE_S,
-    COMMAND_POLL_S,
     HEARTBEAT_INTERVAL_S,
     LIVE_RECONNECT_CAP_S,
     LIVENESS_CHECK_S,
     PROGRESS_INTERVAL_S,
     PROGRESS_SLACK_S,
+    QUIET_HEARTBEAT_S,
 )
 
 log = logging.getLogger("dltrack")
+
+FULL_EVERY = 10  # every this many heartbeats while watched carries the full snapshot
 
 
 class BrokerLink:
@@ -55,6 +67,9 @@ class BrokerLink:
         self.sent_progress: tuple[int, int] | None = None
         self.sent_batch_at = 0.0  # Progress.at of the batch last reported
         self.heartbeat_at = 0.0
+        self.beats = 0  # heartbeats since the last full one
+        self.full_due = True
+        self.presence = Presence()
         self.announced: int | None = None  # the training number viewers were last told
         self.liveness_at = 0.0
         self.seen_commands: set[str] = set()
@@ -72,11 +87,14 @@ class BrokerLink:
         self.line.succeeded()  # nothing to wait for: listening went through the server
         s.broker_connected = True
         self.heartbeat_at = 0.0  # announce the full state straight away
+        self.full_due = True
+        s.waker = line.feed.wake
         return line
 
     def _on_failure(self, exc: DltrackError, delay: float) -> None:
         s = self.session
         s.broker_connected = False
+        s.waker = None
         s.notice(
             "broker",
             f"dltrack: live updates paused, broker {mask_url(s.settings.broker_url)} "
@@ -102,38 +120,84 @@ class BrokerLink:
         try:
             while not s.abandoned.is_set():
                 self.line.get()
-                done = self._drain_events()
                 now = time.monotonic()
-                self._publish_progress(now)
-                # Also as soon as the store numbered the training: no other message carries
-                # the number, and a short training could otherwise end before viewers know it.
-                if now - self.heartbeat_at >= HEARTBEAT_INTERVAL_S or s.number != self.announced:
-                    self.heartbeat_at = now
-                    self.announced = s.number
-                    self._publish(HEARTBEAT, snapshot=s.snapshot())
+                watched = self.presence.watched(now)
+                done = self._drain_events(watched)
+                if watched:
+                    self._publish_progress()
+                self._heartbeat(now, watched)
                 if now - self.liveness_at >= LIVENESS_CHECK_S:
                     self.liveness_at = now
                     self._check_fit_alive()
                 if done:
                     return
-                self._poll_commands()
+                s.poke_after = self._progress_due() if watched else math.inf
+                self._wait(self._next_due(now, watched) - time.monotonic())
         except Exception:  # this thread must never take the training down
             log.exception("dltrack broker thread failed; live updates stop")
         finally:
+            s.waker = None
             self.line.close()
             s.broker_connected = False
 
-    def _drain_events(self) -> bool:
+    def _heartbeat(self, now: float, watched: bool) -> None:
+        s = self.session
+        asked = self.presence.snapshot_wait(now) == 0
+        interval = HEARTBEAT_INTERVAL_S if watched else QUIET_HEARTBEAT_S
+        # Also as soon as the store numbered the training: no other message carries the
+        # number, and a short training could otherwise end before viewers know it.
+        if not (asked or now - self.heartbeat_at >= interval or s.number != self.announced):
+            return
+        # Unwatched beats are rare, and whoever reads them late needs everything.
+        full = asked or self.full_due or not watched or self.beats >= FULL_EVERY - 1
+        self.heartbeat_at = now
+        self.announced = s.number
+        self._publish(HEARTBEAT, snapshot=s.snapshot(full=full))
+        if full:
+            self.beats, self.full_due = 0, False
+            self.presence.snapshot_sent(now)
+        else:
+            self.beats += 1
+
+    def _next_due(self, now: float, watched: bool) -> float:
+        """When (monotonic) the loop next has something to do unprompted."""
+        due = [self.liveness_at + LIVENESS_CHECK_S]
+        if self.line.connection is None:
+            due.append(self.line.backoff.next_at)
+        else:
+            due.append(self.heartbeat_at + (HEARTBEAT_INTERVAL_S if watched else QUIET_HEARTBEAT_S))
+            owed = self.presence.snapshot_wait(now)
+            if owed is not None:
+                due.append(now + owed)
+        if watched and self._unsent_progress():
+            # A batch that ended too soon after the last report: reported when it is due, even
+            # if no later batch comes to wake us (a slow one, the last of an epoch).
+            due.append(now + max(0.0, self._progress_due() - time.time()))
+        return min(due)
+
+    def _progress_due(self) -> float:
+        """The batch end time (time.time()) from which the next batch is worth a wake-up. The
+        full interval, not less the slack: woken exactly on time, the slack's worth is a
+        message a second more (11/s); it only spares a batch a few ms early from waiting."""
+        return self.sent_batch_at + PROGRESS_INTERVAL_S
+
+    def _unsent_progress(self) -> bool:
+        latest = self.session.latest
+        return latest is not None and (latest.epoch, latest.step) != self.sent_progress
+
+    def _drain_events(self, watched: bool) -> bool:
         """Publish the queued events; True once train_end has gone out (or cannot)."""
         s = self.session
         while s.events:
             kind, body = s.events.popleft()
+            if kind == EPOCH_BEGIN and not watched:
+                continue  # nobody to show it to; the epoch's end persists it
             self._publish(kind, **body)
             if kind == "train_end":
                 return True
         return False
 
-    def _publish_progress(self, now: float) -> None:
+    def _publish_progress(self) -> None:
         latest = self.session.latest
         if latest is None:
             return
@@ -151,14 +215,16 @@ class BrokerLink:
             logs=clean_logs(latest.logs),
         )
 
-    def _poll_commands(self) -> None:
+    def _wait(self, timeout: float) -> None:
+        """Sleep until a command arrives, the training thread wakes us, or `timeout` s."""
+        timeout = min(max(timeout, 0.0), LIVENESS_CHECK_S)
         line = self.line.connection
         if line is None:
-            self.session.wake.wait(COMMAND_POLL_S)
+            self.session.wake.wait(timeout)
             self.session.wake.clear()
             return
         try:
-            raw_commands = line.feed.poll(COMMAND_POLL_S)
+            raw_commands = line.feed.poll(timeout)
         except BackendError as exc:
             self.line.failed(exc)
             return
@@ -179,6 +245,11 @@ class BrokerLink:
         ):
             self.ignored_commands += 1
             log.debug("ignored a command (%d so far)", self.ignored_commands)
+            return
+        if command.kind == HELLO:
+            # Presence only: no ack (a hello must not make the training say more than the
+            # rate it switches to), and not remembered (its id guards nothing).
+            self.presence.hello(time.monotonic())
             return
         if len(self.seen_commands) < 10_000:
             self.seen_commands.add(command.id)

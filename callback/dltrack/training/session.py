@@ -8,10 +8,11 @@ atomic under the GIL and takes well under a microsecond, so no hook waits on a l
 from __future__ import annotations
 
 import collections
+import math
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -90,6 +91,13 @@ class TrainingSession:
     # Set when the model key turned out not to exist: both threads give up.
     abandoned: threading.Event = field(default_factory=threading.Event)
     wake: threading.Event = field(default_factory=threading.Event)
+    # Broker thread → training thread: how to interrupt the broker thread's wait for commands
+    # (its feed's `wake`), and the batch end time (time.time()) from which a finished batch is
+    # worth a wake-up: the next progress message is due then. Infinite while nobody watches.
+    waker: Callable[[], None] | None = None
+    poke_after: float = math.inf
+    # Training thread only: the `poke_after` it already woke the broker thread for.
+    poked_for: float = math.inf
     left_in_spool: int = 0
     # Whether the broker thread holds a working connection (train_end can go out through it).
     broker_connected: bool = False
@@ -108,15 +116,30 @@ class TrainingSession:
         self.events.append((kind, body))
         if store_op is not None:
             self.store_ops.put((store_op, body))
-        self.wake.set()
+        self.wake_link()
 
-    def snapshot(self) -> dict[str, Any]:
-        """The full current state, as carried by heartbeats."""
+    def wake_link(self) -> None:
+        """End the broker thread's wait now (it has something to send)."""
+        self.wake.set()
+        waker = self.waker
+        if waker is not None:
+            waker()
+
+    def batch_ended(self, at: float) -> None:
+        """Wake the broker thread when this batch is due to be reported (once per due time)."""
+        due = self.poke_after
+        if at >= due and due != self.poked_for:
+            self.poked_for = due
+            self.wake_link()
+
+    def snapshot(self, full: bool = True) -> dict[str, Any]:
+        """The current state, as carried by heartbeats. Without `full`, only what changes
+        between epochs: the parameters and finished epochs went out before (train_begin,
+        epoch_end, the last full snapshot), and viewers keep what they have for absent fields."""
         latest = self.latest
-        return {
+        light = {
             "status": self.status,
             "number": self.number,
-            "params": self.params,
             "started_at": self.started_at,
             "epoch": self.epoch,
             "epoch_started_at": self.epoch_started_at,
@@ -124,9 +147,11 @@ class TrainingSession:
             "steps": latest.steps if latest else self.params.get("steps"),
             "logs": latest.logs if latest and latest.epoch == self.epoch else {},
             "epochs_done": len(self.epochs),
-            "epochs": self.epochs[-HEARTBEAT_EPOCHS:],
             "stop": self.stop.to_json() if self.stop else None,
         }
+        if not full:
+            return light
+        return {**light, "params": self.params, "epochs": self.epochs[-HEARTBEAT_EPOCHS:]}
 
 
 def end_body(session: TrainingSession) -> dict[str, Any]:

@@ -150,7 +150,9 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         latest = s.latest
         if latest is not None and latest.epoch == epoch and latest.step > batch + 1:
             return  # an older batch's hook finishing late (Keras may use a thread pool)
-        s.latest = Progress(epoch, batch + 1, self.params.get("steps"), logs or {}, time.time())
+        now = time.time()
+        s.latest = Progress(epoch, batch + 1, self.params.get("steps"), logs or {}, now)
+        s.batch_ended(now)
         request = s.stop_request
         if request is not None and request.kind == STOP and s.stop is None:
             self._honour(request, epoch, batch + 1)

@@ -25,11 +25,13 @@ from dltrack.backends.broker import Broker, Feed
 from dltrack.backends.reconnect import BrokerLine, Reconnecting
 from dltrack.backends.store import Store
 from dltrack.viewing import state as st
+from dltrack.viewing.presence import Greeter
 from dltrack.wire import config
 from dltrack.wire.errors import BackendError, ConfigError, DltrackError, UnknownModelError
 from dltrack.wire.keys import check_model_key, check_name, check_training_id
 from dltrack.wire.protocol import (
     HEARTBEAT,
+    HELLO,
     STOP,
     STOP_AFTER_EPOCH,
     Command,
@@ -148,6 +150,7 @@ class Watcher:
         self._first_error: DltrackError | None = None
         self._threads: list[threading.Thread] = []
         self._epochs_read: dict[str, tuple[tuple[str, int], list[EpochRecord]]] = {}
+        self._greeter = Greeter()  # the live thread's
 
     # -- public API -------------------------------------------------------------------------
 
@@ -317,6 +320,7 @@ class Watcher:
                 if line is not None:
                     self._receive(line.feed, wait)
                     self._send_commands(line.broker)
+                    self._say_hello(line.broker)
                     live.succeeded()
                 else:
                     time.sleep(VIEWER_POLL_S)
@@ -338,6 +342,7 @@ class Watcher:
             open_broker(self.settings.broker_url),
             lambda broker: broker.subscribe_updates(self.model_key),
         )
+        self._greeter.connected()
         self._first_connect.set()
         self._update(lambda s: st.with_connection(s, status="live", detail=""))
         return line
@@ -355,6 +360,7 @@ class Watcher:
             if message is None:
                 log.debug("ignored a malformed update")
                 continue
+            self._greeter.heard(message["training_id"], message["type"])
             # Most heartbeats only say the training is alive: left to the next call, they do
             # not use up the rate limit that progress needs (at 10 progress messages/s plus a
             # heartbeat, every call would otherwise wait for the limit).
@@ -381,6 +387,13 @@ class Watcher:
                 return
             delivered = broker.send_command(command)
             self._update(partial(st.command_sent, command_id=command.id, delivered=delivered))
+
+    def _say_hello(self, broker: Broker | None) -> None:
+        """Tell the trainings someone watches (viewing/presence.py); no answer is awaited."""
+        if broker is None:
+            return
+        for target in self._greeter.due(time.monotonic()):
+            broker.announce(Command.new(HELLO, self.model_key, target, self.sender))
 
     def _notify(self) -> None:
         snap = self.snapshot()

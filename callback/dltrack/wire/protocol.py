@@ -38,9 +38,12 @@ HEARTBEAT: Final = "heartbeat"
 ACK: Final = "ack"
 UPDATE_TYPES: frozenset[str] = frozenset(get_args(UpdateType))
 
-CommandKind = Literal["stop", "stop_after_epoch"]
+CommandKind = Literal["stop", "stop_after_epoch", "hello"]
 STOP: Final = "stop"
 STOP_AFTER_EPOCH: Final = "stop_after_epoch"
+# A viewer saying it watches: its one effect is the training's publishing rate (full live rate
+# while someone watches, only what must persist otherwise). Never acknowledged.
+HELLO: Final = "hello"
 COMMAND_KINDS: frozenset[str] = frozenset(get_args(CommandKind))
 ALL_TRAININGS: Final = "all"
 

@@ -18,16 +18,26 @@ PROGRESS_INTERVAL_S = 0.1
 # send times instead let the sends drift behind the batches (median 55 ms instead of ~10 ms
 # on loopback).
 PROGRESS_SLACK_S = 0.01
-# A heartbeat carries the whole current state, so a viewer joining late catches up this fast.
+# While someone watches: a heartbeat this often (light; every tenth, and the one a viewer's
+# hello asks for, carries the whole current state).
 HEARTBEAT_INTERVAL_S = 1.0
-# How long the broker thread waits for a command before it looks at the training again.
-COMMAND_POLL_S = 0.02
+# Nobody watching: under the 1 message / 30 s a free broker plan affords between epochs.
+QUIET_HEARTBEAT_S = 40.0
 # A command sent this long before the training started is a replay of an old one.
 COMMAND_MAX_AGE_S = 30.0
 # How often the broker thread checks that fit() is still on the training thread's stack.
 LIVENESS_CHECK_S = 1.0
 # At train_end, how long the broker thread may take to get train_end out.
 BROKER_LINGER_S = 1.0
+
+# -- presence (training/presence.py, viewing/presence.py) ---------------------------------------
+
+# A viewer renews its hello this often…
+HELLO_EVERY_S = 30.0
+# …and a training counts as watched this long after the last one (one lost hello is no gap).
+PRESENCE_TTL_S = 75.0
+# However many hellos arrive, at most one full snapshot answers them per this many seconds.
+SNAPSHOT_MIN_GAP_S = 0.5
 
 # -- the training's store thread (training/store_writer.py) -------------------------------------
 
@@ -79,6 +89,9 @@ LOCAL_LISTENER_FRESH_S = 5.0
 LOCAL_LISTENER_REFRESH_S = 1.0
 # How often a reader looks for new rows when nothing woke it.
 LOCAL_POLL_INTERVAL_S = 0.02
+# A training reads its commands less often (it has a batch loop to leave the CPU to); a
+# command sent from the same process wakes it at once.
+LOCAL_COMMAND_POLL_INTERVAL_S = 0.1
 
 # -- Firestore (backends/firestore_store.py) ----------------------------------------------------
 
