@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from dltrack.backends.follow import Follow, OnChange, PollingFollow
 from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
 
 
@@ -60,6 +61,10 @@ class Store(ABC):
 
     @abstractmethod
     def list_epochs(self, model_key: str, training_id: str) -> list[EpochRecord]: ...
+
+    def follow(self, model_key: str, on_change: OnChange) -> Follow:
+        """Follow the model's history (backends/follow.py); polls unless overridden."""
+        return PollingFollow(self, model_key)
 
     @abstractmethod
     def close(self) -> None: ...

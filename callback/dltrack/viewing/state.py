@@ -54,7 +54,14 @@ class MonitorState:
     model_key: str
     model: dict[str, Any] | None = None
     connection: dict[str, Any] = field(
-        default_factory=lambda: {"status": "connecting", "detail": "", "broker": "", "store": ""}
+        default_factory=lambda: {
+            "status": "connecting",
+            "detail": "",
+            "broker": "",
+            "store": "",
+            "store_status": "connecting",
+            "store_detail": "",
+        }
     )
     error: str | None = None
     trainings: dict[str, TrainingView] = field(default_factory=dict)

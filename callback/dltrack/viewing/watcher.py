@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import getpass
 import logging
-import operator
 import queue
 import socket
 import threading
@@ -20,14 +19,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from dltrack.backends import open_broker, open_store
+from dltrack.backends import open_broker
 from dltrack.backends.broker import Broker, Feed
 from dltrack.backends.reconnect import BrokerLine, Reconnecting
-from dltrack.backends.store import Store
 from dltrack.viewing import state as st
 from dltrack.viewing.presence import Greeter
+from dltrack.viewing.store_side import StoreSide
 from dltrack.wire import config
-from dltrack.wire.errors import BackendError, ConfigError, DltrackError, UnknownModelError
+from dltrack.wire.errors import BackendError, ConfigError, DltrackError
 from dltrack.wire.keys import check_model_key, check_name, check_training_id
 from dltrack.wire.protocol import (
     HEARTBEAT,
@@ -38,13 +37,10 @@ from dltrack.wire.protocol import (
     CommandKind,
     parse_update,
 )
-from dltrack.wire.records import EpochRecord
 from dltrack.wire.timing import (
     FIRST_CONNECT_TIMEOUT_S,
     LISTENER_RATE,
     LIVE_RECONNECT_CAP_S,
-    REFRESH_S,
-    STORE_RECONNECT_CAP_S,
     VIEWER_POLL_S,
 )
 
@@ -144,12 +140,13 @@ class Watcher:
         self._listeners: list[Listener] = []
         self._outbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._feed: Feed | None = None  # the live thread's, for wake() from other threads
-        self._store_jobs: queue.SimpleQueue[Callable[[Store], object] | None] = queue.SimpleQueue()
         self._closing = threading.Event()
+        self._store_side = StoreSide(
+            self.settings.store_url, self.model_key, self._update, self._closing
+        )
         self._first_connect = threading.Event()
         self._first_error: DltrackError | None = None
         self._threads: list[threading.Thread] = []
-        self._epochs_read: dict[str, tuple[tuple[str, int], list[EpochRecord]]] = {}
         self._greeter = Greeter()  # the live thread's
 
     # -- public API -------------------------------------------------------------------------
@@ -157,19 +154,19 @@ class Watcher:
     def start(self) -> Watcher:
         """Load the model and connect; raises `DltrackError` (unknown key, bad URL, server
         unreachable or refusing) and then holds nothing open."""
-        # Checked here, synchronously, so that a bad key or URL is the caller's error; the store
-        # thread then opens its own connection (SQLite ones belong to their thread).
-        store = open_store(self.settings.store_url)
-        try:
-            self._refresh(store)
-        finally:
-            store.close()
         self._threads = [
+            threading.Thread(target=self._store_side.run, name="dltrack-watch-store", daemon=True),
             threading.Thread(target=self._live_loop, name="dltrack-watch-live", daemon=True),
-            threading.Thread(target=self._store_loop, name="dltrack-watch-store", daemon=True),
         ]
-        for thread in self._threads:
-            thread.start()
+        self._threads[0].start()
+        # The history first, so that a bad key or URL is the caller's error, and the first
+        # snapshot already shows the trainings.
+        if not self._store_side.loaded.wait(FIRST_CONNECT_TIMEOUT_S):
+            self._store_side.first_error = BackendError("the store did not answer in time")
+        if self._store_side.first_error is not None:
+            self.close()
+            raise self._store_side.first_error
+        self._threads[1].start()
         self._first_connect.wait(FIRST_CONNECT_TIMEOUT_S)
         if self._first_error is not None:
             self.close()
@@ -220,21 +217,21 @@ class Watcher:
 
     def delete_training(self, training_id: str) -> None:
         check_training_id(training_id)
-        self._store_jobs.put(lambda store: store.delete_training(self.model_key, training_id))
+        self._store_side.jobs.put(lambda store: store.delete_training(self.model_key, training_id))
 
     def delete_model(self) -> None:
-        self._store_jobs.put(lambda store: store.delete_model(self.model_key))
+        self._store_side.jobs.put(lambda store: store.delete_model(self.model_key))
 
     def rename_model(self, name: str) -> None:
         """Rename the model; raises `ConfigError` for an empty or over-long name."""
         name = check_name(name)
-        self._store_jobs.put(lambda store: store.rename_model(self.model_key, name))
+        self._store_side.jobs.put(lambda store: store.rename_model(self.model_key, name))
 
     def close(self) -> None:
         self._closing.set()
-        self._store_jobs.put(None)
+        self._store_side.stop()
         for thread in self._threads:
-            if thread is not threading.current_thread():
+            if thread is not threading.current_thread() and thread.ident is not None:
                 thread.join(timeout=5.0)
 
     # -- state ------------------------------------------------------------------------------
@@ -254,52 +251,7 @@ class Watcher:
                 self._news_version = self._version
             self._changed.notify_all()
 
-    def _refresh(self, store: Store) -> None:
-        model = store.get_model(self.model_key)
-        if model is None:
-            raise UnknownModelError(self.model_key)
-        trainings = store.list_trainings(self.model_key)
-        epochs = {}
-        for t in trainings:
-            # Epochs of a finished training never change: read them once, not every refresh.
-            seen = self._epochs_read.get(t.training_id)
-            if seen is None or seen[0] != (t.status, t.epochs_done) or t.status == "running":
-                seen = ((t.status, t.epochs_done), store.list_epochs(self.model_key, t.training_id))
-                self._epochs_read[t.training_id] = seen
-            epochs[t.training_id] = seen[1]
-        # Every few seconds, and mostly what is known already.
-        self._update(lambda s: st.load_history(s, model, trainings, epochs), quiet=operator.eq)
-
     # -- threads ----------------------------------------------------------------------------
-
-    def _store_loop(self) -> None:
-        store: Reconnecting[Store] = Reconnecting(
-            lambda: open_store(self.settings.store_url), cap=STORE_RECONNECT_CAP_S
-        )
-        next_refresh = time.monotonic()
-        while not self._closing.is_set():
-            try:
-                job = self._store_jobs.get(timeout=max(0.0, next_refresh - time.monotonic()))
-            except queue.Empty:
-                job = None
-            if self._closing.is_set():
-                break
-            connection = store.get()
-            if connection is None:
-                continue
-            try:
-                if job is not None:
-                    job(connection)
-                self._refresh(connection)
-                store.succeeded()
-            except UnknownModelError as exc:
-                self._update(partial(st.with_error, error=str(exc)))
-            except DltrackError as exc:
-                store.failed(exc)
-            except Exception:  # keep following the live feed regardless
-                log.exception("dltrack: store refresh failed")
-            next_refresh = time.monotonic() + REFRESH_S
-        store.close()
 
     def _live_loop(self) -> None:
         live: Reconnecting[BrokerLine] = Reconnecting(
@@ -377,7 +329,7 @@ class Watcher:
                 log.exception("dltrack: dropped an update this viewer could not apply")
                 continue
             if message["type"] in ("train_begin", "train_end"):
-                self._store_jobs.put(_no_job)  # refresh soon: numbers, final records
+                self._store_side.changed()  # look soon: numbers, final records
 
     def _send_commands(self, broker: Broker | None) -> None:
         while broker is not None:
@@ -402,7 +354,3 @@ class Watcher:
                 listener(snap)
             except Exception:  # one broken view must not stop the others
                 log.exception("a dltrack listener failed")
-
-
-def _no_job(store: Store) -> None:
-    """A store job that does nothing: queuing it just triggers a refresh."""
