@@ -32,6 +32,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
+from dltrack.backends.follow import Follow, OnChange
 from dltrack.backends.store import Store
 from dltrack.wire.errors import BackendError, MissingDependencyError, UnknownModelError
 from dltrack.wire.keys import new_model_key
@@ -78,7 +79,7 @@ CALL = {"retry": RETRY, "timeout": FIRESTORE_CALL_TIMEOUT_S}
 _CONTENDED = (api_errors.FailedPrecondition, api_errors.AlreadyExists, api_errors.Aborted)
 
 
-def _training(model_key: str, doc: Any) -> TrainingRecord:
+def training_from_doc(model_key: str, doc: Any) -> TrainingRecord:
     data = doc.to_dict() or {}
     return TrainingRecord(
         model_key=model_key,
@@ -96,7 +97,7 @@ def _training(model_key: str, doc: Any) -> TrainingRecord:
     )
 
 
-def _epoch(doc: Any) -> EpochRecord:
+def epoch_from_doc(doc: Any) -> EpochRecord:
     return EpochRecord.from_json(doc.to_dict() or {})
 
 
@@ -130,34 +131,44 @@ class FirestoreStore(Store):
         except (api_errors.GoogleAPIError, auth_errors.GoogleAuthError) as exc:
             server_error(exc, self._project)
 
-    def _model(self, model_key: str) -> Any:
+    def model_ref(self, model_key: str) -> Any:
         return self._db.collection("models").document(model_key)
 
-    def _trainings(self, model_key: str) -> Any:
-        return self._model(model_key).collection("trainings")
+    def trainings_ref(self, model_key: str) -> Any:
+        return self.model_ref(model_key).collection("trainings")
 
-    def _epochs(self, model_key: str, training_id: str) -> Any:
-        return self._trainings(model_key).document(training_id).collection("epochs")
+    def epochs_ref(self, model_key: str, training_id: str) -> Any:
+        return self.trainings_ref(model_key).document(training_id).collection("epochs")
+
+    def follow(self, model_key: str, on_change: OnChange) -> Follow:
+        from dltrack.backends.firestore_follow import FirestoreFollow
+
+        return FirestoreFollow(self, model_key, on_change)
 
     # -- models -------------------------------------------------------------------------------
 
     def create_model(self, name: str) -> ModelRecord:
         record = ModelRecord(key=new_model_key(), name=name, created_at=time.time())
+        fields = {"name": name, "created_at": record.created_at, "train_count": 0}
         with self._calls():
-            self._model(record.key).create(
-                {"name": name, "created_at": record.created_at, "train_count": 0}, **CALL
-            )
+            try:
+                self.model_ref(record.key).create(fields, **CALL)
+            except api_errors.AlreadyExists:
+                # A retry of our own create whose first try landed but timed out (a slow
+                # server): the document is ours if it holds what we wrote (keys are random).
+                if (self.model_ref(record.key).get(**CALL).to_dict() or {}) != fields:
+                    raise
         return record
 
     def get_model(self, model_key: str) -> ModelRecord | None:
         with self._calls():
-            doc = self._model(model_key).get(**CALL)
+            doc = self.model_ref(model_key).get(**CALL)
         if not doc.exists:
             return None
-        return self._model_record(doc)
+        return self.model_from_doc(doc)
 
     @staticmethod
-    def _model_record(doc: Any) -> ModelRecord:
+    def model_from_doc(doc: Any) -> ModelRecord:
         data = doc.to_dict() or {}
         return ModelRecord(
             key=doc.id,
@@ -169,24 +180,24 @@ class FirestoreStore(Store):
     def list_models(self) -> list[ModelRecord]:
         with self._calls():
             docs = list(self._db.collection("models").order_by("created_at").stream(**CALL))
-        return [self._model_record(doc) for doc in docs]
+        return [self.model_from_doc(doc) for doc in docs]
 
     def rename_model(self, model_key: str, name: str) -> bool:
         with self._calls():
             try:
-                self._model(model_key).update({"name": name}, **CALL)
+                self.model_ref(model_key).update({"name": name}, **CALL)
             except api_errors.NotFound:
                 return False
         return True
 
     def delete_model(self, model_key: str) -> bool:
         with self._calls():
-            existed = bool(self._model(model_key).get(**CALL).exists)
-            trainings = list(self._trainings(model_key).stream(**CALL))
+            existed = bool(self.model_ref(model_key).get(**CALL).exists)
+            trainings = list(self.trainings_ref(model_key).stream(**CALL))
         for training in trainings:
             self.delete_training(model_key, training.id)
         with self._calls():
-            self._model(model_key).delete(**CALL)
+            self.model_ref(model_key).delete(**CALL)
         return existed
 
     # -- trainings ----------------------------------------------------------------------------
@@ -194,8 +205,8 @@ class FirestoreStore(Store):
     def start_training(
         self, model_key: str, training_id: str, params: dict[str, Any], started_at: float
     ) -> int:
-        model_ref = self._model(model_key)
-        training_ref = self._trainings(model_key).document(training_id)
+        model_ref = self.model_ref(model_key)
+        training_ref = self.trainings_ref(model_key).document(training_id)
         for _ in range(NUMBERING_ATTEMPTS):
             with self._calls():
                 existing = training_ref.get(**CALL)
@@ -245,23 +256,23 @@ class FirestoreStore(Store):
             fields["params"] = json.dumps(fields["params"] or {})
         with self._calls(), suppress(api_errors.NotFound):
             # Like the local store, updating a training that is not there changes nothing.
-            self._trainings(model_key).document(training_id).update(fields, **CALL)
+            self.trainings_ref(model_key).document(training_id).update(fields, **CALL)
 
     def get_training(self, model_key: str, training_id: str) -> TrainingRecord | None:
         with self._calls():
-            doc = self._trainings(model_key).document(training_id).get(**CALL)
-        return _training(model_key, doc) if doc.exists else None
+            doc = self.trainings_ref(model_key).document(training_id).get(**CALL)
+        return training_from_doc(model_key, doc) if doc.exists else None
 
     def list_trainings(self, model_key: str) -> list[TrainingRecord]:
         with self._calls():
-            docs = list(self._trainings(model_key).order_by("number").stream(**CALL))
-        return [_training(model_key, doc) for doc in docs]
+            docs = list(self.trainings_ref(model_key).order_by("number").stream(**CALL))
+        return [training_from_doc(model_key, doc) for doc in docs]
 
     def delete_training(self, model_key: str, training_id: str) -> bool:
-        training_ref = self._trainings(model_key).document(training_id)
+        training_ref = self.trainings_ref(model_key).document(training_id)
         with self._calls():
             existed = bool(training_ref.get(**CALL).exists)
-            refs = [doc.reference for doc in self._epochs(model_key, training_id).stream(**CALL)]
+            refs = [doc.reference for doc in self.epochs_ref(model_key, training_id).stream(**CALL)]
             refs.append(training_ref)
             for start in range(0, len(refs), DELETE_CHUNK):
                 batch = self._db.batch()
@@ -274,14 +285,14 @@ class FirestoreStore(Store):
 
     def write_epoch(self, model_key: str, training_id: str, record: EpochRecord) -> None:
         with self._calls():
-            self._epochs(model_key, training_id).document(f"{record.epoch:05d}").set(
+            self.epochs_ref(model_key, training_id).document(f"{record.epoch:05d}").set(
                 record.to_json(), **CALL
             )
 
     def list_epochs(self, model_key: str, training_id: str) -> list[EpochRecord]:
         with self._calls():
-            docs = list(self._epochs(model_key, training_id).order_by("epoch").stream(**CALL))
-        return [_epoch(doc) for doc in docs]
+            docs = list(self.epochs_ref(model_key, training_id).order_by("epoch").stream(**CALL))
+        return [epoch_from_doc(doc) for doc in docs]
 
     def close(self) -> None:
         """Release the gRPC channel and the App; never raises."""
