@@ -22,7 +22,8 @@ def test_lost_comes_long_before_interrupted() -> None:
 
 def test_store_liveness_outlasts_several_last_seen_writes() -> None:
     assert t.STORE_FRESH_S >= 2 * t.LAST_SEEN_INTERVAL_S
-    assert t.INTERRUPTED_AFTER_S >= 10 * t.LAST_SEEN_INTERVAL_S
+    # Four missed last_seen writes in a row before a row is taken for a dead process's.
+    assert t.INTERRUPTED_AFTER_S >= 5 * t.LAST_SEEN_INTERVAL_S
 
 
 def test_a_dead_local_listener_is_undelivered_before_viewers_show_it_lost() -> None:

@@ -9,7 +9,8 @@ finished model then reads nothing more.
 The listeners' callbacks run on firebase-admin's threads; they only store what arrived and call
 `on_change`. The owner thread's `current()` assembles the history, starts and stops epoch
 listeners, and re-establishes broken ones: the library resumes a stream by itself after a
-transient error; one it gives up on (the emulator restarted, the server refused) is found
+transient error (the channel's connectivity shows it meanwhile); one it gives up on
+ (the emulator restarted, the server refused) is found
 inactive here, and `current()` raises `BackendError`: the owner (viewing/store_side.py) opens a
 new store with back-off and follows again, the new listeners' first snapshots delivering
 whatever changed meanwhile.
@@ -19,7 +20,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import suppress
 from typing import Any
+
+import grpc
 
 from dltrack.backends.firestore_store import FirestoreStore, epoch_from_doc, training_from_doc
 from dltrack.backends.follow import Follow, History, OnChange
@@ -28,6 +32,9 @@ from dltrack.wire.records import EpochRecord, TrainingRecord
 from dltrack.wire.timing import FIRESTORE_RETRY_DEADLINE_S
 
 log = logging.getLogger("dltrack")
+
+# IDLE: no call under way (between a stream's end and its resumption, briefly).
+_CONNECTED = (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.IDLE)
 
 
 class FirestoreFollow(Follow):
@@ -38,7 +45,11 @@ class FirestoreFollow(Follow):
         self._lock = threading.Lock()
         self._watches: list[Any] = []
         self._epoch_watches: dict[str, Any] = {}
-        self._calls: dict[int, Any] = {}  # id(watch) → its stream's call at the last look
+        # The gRPC channel's state, which the listeners' streams share (a public gRPC API:
+        # the library resumes a broken stream silently, and says nothing while it tries).
+        self._channel = store.grpc_channel()
+        self._connectivity: Any = grpc.ChannelConnectivity.READY
+        self._channel.subscribe(self._on_connectivity, try_to_connect=False)
         self._model: Any = None  # the model's DocumentSnapshot
         self._trainings: dict[str, TrainingRecord] = {}
         self._live_epochs: dict[str, dict[int, EpochRecord]] = {}
@@ -67,12 +78,18 @@ class FirestoreFollow(Follow):
         self.status = "following"
 
     def _stop(self) -> None:
+        with suppress(Exception):  # a closed channel has no subscribers left anyway
+            self._channel.unsubscribe(self._on_connectivity)
         for watch in [*self._watches, *self._epoch_watches.values()]:
             try:
                 watch.unsubscribe()
             except Exception:
                 log.debug("closing a store listener", exc_info=True)
         self._watches, self._epoch_watches = [], {}
+
+    def _on_connectivity(self, connectivity: Any) -> None:
+        self._connectivity = connectivity
+        self._on_change()
 
     def _on_model(self, docs: list[Any], changes: list[Any], _read_time: Any) -> None:
         with self._lock:
@@ -104,13 +121,11 @@ class FirestoreFollow(Follow):
             # channel) and follows afresh, with back-off; the new listeners' first snapshots
             # bring whatever changed meanwhile.
             raise BackendError("the store's listeners broke; re-establishing them")
-        calls = {id(w): _call(w) for w in watches}
-        if all(self._calls.get(w, c) is c for w, c in calls.items()):
+        if self._connectivity in _CONNECTED:
             self.status, self.detail = "following", ""
-        else:  # the library re-opened a stream since the last look: it is resuming; say so
+        else:  # the library resumes the streams by itself once the server answers; say so
             self.status = "reconnecting"
             self.detail = "lost the store's listeners; they resume when it answers again"
-        self._calls = calls
         with self._lock:
             model, trainings = self._model, dict(self._trainings)
         if model is None or not model.exists:
@@ -149,14 +164,6 @@ class FirestoreFollow(Follow):
 
     def close(self) -> None:
         self._stop()
-
-
-def _call(watch: Any) -> Any:
-    """The gRPC call under the listener's stream now. The library (`Watch._rpc`, a
-    ResumableBidiRpc: there is no public way to ask) opens a new one for each try to resume a
-    broken stream, so a call that changed between two looks means trouble meanwhile."""
-    rpc = getattr(watch, "_rpc", None)
-    return getattr(rpc, "call", None)
 
 
 def _live(t: TrainingRecord) -> bool:

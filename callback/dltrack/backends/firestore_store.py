@@ -140,6 +140,10 @@ class FirestoreStore(Store):
     def epochs_ref(self, model_key: str, training_id: str) -> Any:
         return self.trainings_ref(model_key).document(training_id).collection("epochs")
 
+    def grpc_channel(self) -> Any:
+        """The client's gRPC channel (its connectivity is what listeners depend on)."""
+        return self._db._firestore_api.transport.grpc_channel
+
     def follow(self, model_key: str, on_change: OnChange) -> Follow:
         from dltrack.backends.firestore_follow import FirestoreFollow
 

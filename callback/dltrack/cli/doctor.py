@@ -129,10 +129,15 @@ def run_checks(settings: config.Settings) -> list[Check]:
 
 
 def doctor(broker: str | None, store: str | None) -> int:
+    from dltrack.cli.usage import describe
+
+    settings = config.resolve(broker, store)
     ok = True
-    for check in run_checks(config.resolve(broker, store)):
+    for check in run_checks(settings):
         ok = ok and check.ok
         print(f"{'OK  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    for line in describe(settings.broker_url, settings.store_url):
+        print(f"USE   {line}")
     return 0 if ok else 1
 
 

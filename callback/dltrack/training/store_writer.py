@@ -26,6 +26,8 @@ from dltrack.wire.timing import INTERRUPTED_AFTER_S, LAST_SEEN_INTERVAL_S, STORE
 
 log = logging.getLogger("dltrack")
 
+IDLE_FLUSH_S = 10.0
+
 
 def apply_row(store: Store, row: SpoolRow) -> int | None:
     """Write one spooled operation; returns the training number for a `start`."""
@@ -142,6 +144,7 @@ class StoreWriter:
         self.spool: Spool | None = None
         self.seen_at = time.monotonic()
         self.mine = 0  # rows of this session not yet written
+        self.flush_at = 0.0  # monotonic: when the spool is next replayed with nothing new
 
     def _on_start(self, row: SpoolRow, number: int) -> None:
         if row.training_id == self.session.training_id:
@@ -154,7 +157,11 @@ class StoreWriter:
             deadline: float | None = None
             while True:
                 self._take_ops()
-                self._flush()
+                # Only with rows to write (this session's, or at start and every
+                # IDLE_FLUSH_S those of earlier processes): an idle spool is not re-read.
+                if self.mine or time.monotonic() >= self.flush_at:
+                    self.flush_at = time.monotonic() + IDLE_FLUSH_S
+                    self._flush()
                 self._touch()
                 if s.ended.is_set() and s.store_ops.empty():
                     if self.mine == 0:
@@ -177,7 +184,8 @@ class StoreWriter:
 
     def _wait(self) -> None:
         try:
-            op = self.session.store_ops.get(timeout=0.2)
+            # Rows waiting for the store are retried often; otherwise the next op wakes us.
+            op = self.session.store_ops.get(timeout=0.2 if self.mine else 1.0)
         except queue.Empty:
             return
         self._spool(op)
@@ -194,6 +202,8 @@ class StoreWriter:
         assert self.spool is not None
         spool_op(self.spool, self.session, op)
         self.mine += 1
+        if op[0] == "update" and "last_seen" in op[1]:
+            self.seen_at = time.monotonic()  # an epoch's update says it: no extra write due
 
     def _flush(self) -> None:
         assert self.spool is not None

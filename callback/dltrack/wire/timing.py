@@ -41,11 +41,12 @@ SNAPSHOT_MIN_GAP_S = 0.5
 
 # -- the training's store thread (training/store_writer.py) -------------------------------------
 
-# How often the training's row records that it is alive.
-LAST_SEEN_INTERVAL_S = 10.0
+# How often the training's row records that it is alive, at most (each epoch's end records it
+# too): Firestore bills every write, and liveness between comes from the broker's heartbeats.
+LAST_SEEN_INTERVAL_S = 60.0
 # A row still `running` but silent this long belonged to a process that died: the next
 # training or viewer records it `interrupted`.
-INTERRUPTED_AFTER_S = 120.0
+INTERRUPTED_AFTER_S = 300.0
 
 # -- reconnecting (backends/reconnect.py) ---------------------------------------------------------
 
@@ -67,7 +68,7 @@ FIRST_RETRY_S = 0.5
 LOST_AFTER_S = 6.0
 # A store row whose last_seen is younger than this counts as alive for a viewer without live
 # updates (the broker is away, or only the store is shared).
-STORE_FRESH_S = 25.0
+STORE_FRESH_S = 150.0
 # How often a viewer re-reads the store.
 REFRESH_S = 5.0
 # How long a viewer's live thread waits for an update before it looks at its outbox.
