@@ -129,8 +129,7 @@ def run(quick: bool, stall: bool) -> dict[str, Any]:
     with proxied(real, **options) as url, Sandbox("proxy") as sandbox:
         sandbox.broker_url = lambda backend: url  # type: ignore[method-assign]
         result["live"] = latency.one_run(sandbox, "amqp", 10, 10.0 if quick else 30.0)
-        log = lambda line: print(line, file=sys.stderr)  # noqa: E731 - stdout is the JSON
-        result["stop"] = stop_time.trials(sandbox, "amqp", 3 if quick else 10, log)
+        result["stop"] = stop_time.trials(sandbox, "amqp", 3 if quick else 10)
     return result
 
 
