@@ -131,7 +131,9 @@ class BrokerLink:
                     self._check_fit_alive()
                 if done:
                     return
-                s.poke_after = self._progress_due() if watched else math.inf
+                # A batch a little early (the slack) still wakes us; the timer below then sends
+                # it when due, rather than a whole interval later with the next batch.
+                s.poke_after = self._progress_due() - PROGRESS_SLACK_S if watched else math.inf
                 self._wait(self._next_due(now, watched) - time.monotonic())
         except Exception:  # this thread must never take the training down
             log.exception("dltrack broker thread failed; live updates stop")
@@ -176,9 +178,9 @@ class BrokerLink:
         return min(due)
 
     def _progress_due(self) -> float:
-        """The batch end time (time.time()) from which the next batch is worth a wake-up. The
-        full interval, not less the slack: woken exactly on time, the slack's worth is a
-        message a second more (11/s); it only spares a batch a few ms early from waiting."""
+        """When (time.time()) the next progress message may go out: an interval after the end
+        of the batch last reported. Paced by the batches' own end times, so sends do not drift
+        behind the batches; the full interval, so woken on time it stays at <= 10/s."""
         return self.sent_batch_at + PROGRESS_INTERVAL_S
 
     def _unsent_progress(self) -> bool:
@@ -202,8 +204,8 @@ class BrokerLink:
         if latest is None:
             return
         where = (latest.epoch, latest.step)
-        since = latest.at - self.sent_batch_at  # negative if the clock was set back
-        if where == self.sent_progress or 0 <= since < PROGRESS_INTERVAL_S - PROGRESS_SLACK_S:
+        early = self._progress_due() - time.time()  # beyond an interval if the clock went back
+        if where == self.sent_progress or 0 < early <= PROGRESS_INTERVAL_S:
             return
         self.sent_progress = where
         self.sent_batch_at = latest.at

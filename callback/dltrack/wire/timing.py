@@ -13,10 +13,10 @@ from __future__ import annotations
 
 # At most ~10 progress messages a second per training.
 PROGRESS_INTERVAL_S = 0.1
-# Progress is paced by the batches' own end times: a batch that ended at least an interval
-# (less this slack, for timer jitter) after the last one reported goes out at once. Pacing by
-# send times instead let the sends drift behind the batches (median 55 ms instead of ~10 ms
-# on loopback).
+# Progress is paced by the batches' own end times: a message may go out an interval after the
+# end of the batch last reported (pacing by send times let the sends drift behind the batches,
+# median 55 ms instead of ~10 ms on loopback). A batch ending up to this slack early wakes the
+# broker thread, which sends it when due instead of with the next batch.
 PROGRESS_SLACK_S = 0.01
 # While someone watches: a heartbeat this often (light; every tenth, and the one a viewer's
 # hello asks for, carries the whole current state).
