@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.fake_model import attach
+from bench import driver
 
 Counts = collections.Counter[str]
 COUNTS: Counts = collections.Counter()
@@ -148,12 +148,9 @@ class Training:
     """A Tracker driven at `rate` batches/s, `epoch_s` seconds an epoch, until `stop()`."""
 
     def __init__(self, key: str, broker: str, store: str, epoch_s: float, rate: float = 10.0):
-        from dltrack import Tracker
-
         self.steps = int(epoch_s * rate)
         self.rate = rate
-        self.tracker = Tracker(key, broker=broker, store=store)
-        self.model = attach(self.tracker, 10_000, self.steps)
+        self.tracker = driver.tracker(key, broker, store, 10_000, self.steps)
         self.epochs = 0
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
