@@ -4,6 +4,7 @@ so) without missing what was written meanwhile. Against the real emulator."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -105,8 +106,13 @@ def test_listeners_come_back_after_an_emulator_restart_and_miss_nothing(
         wait_until(lambda: len(follow.current().epochs[tid]) == 1, 30, "the first epoch")
         assert follow.status == "following"
 
-        def while_down() -> None:  # what a viewer is told while the emulator is away
+        def told_lost() -> bool:
             follow.current()
+            return follow.status == "reconnecting"
+
+        def while_down() -> None:  # the viewer is told, once gRPC noticed the server gone
+            with contextlib.suppress(AssertionError):
+                wait_until(told_lost, 30, "the listeners reported lost")
             seen.append(follow.status)
 
         durable_firestore.restart(during=while_down)
