@@ -566,7 +566,7 @@ def test_no_broker_or_store_call_on_the_training_side(
     names = {name for _, name in calls}
     # It did real work…
     assert {"LocalBroker.publish_update", "LocalStore.write_epoch", "Spool.append"} <= names
-    # …only on its own threads. `Feed.wake` is the one exception the Feed interface allows:
-    # it only sets an Event, so that the broker thread stops waiting when there is news.
+    # …only on its own threads (the relay only wakes the broker thread's wait, `Feed.wake`).
     threads = {thread for thread, name in calls if not name.endswith(".wake")}
     assert threads <= {"dltrack-broker", "dltrack-store"}, calls
+    assert {thread for thread, name in calls if name.endswith(".wake")} <= {"dltrack-relay"}

@@ -70,6 +70,7 @@ class BrokerLink:
         self.beats = 0  # heartbeats since the last full one
         self.full_due = True
         self.presence = Presence()
+        self.done = False  # the loop ended: the relay thread stops
         self.announced: int | None = None  # the training number viewers were last told
         self.liveness_at = 0.0
         self.seen_commands: set[str] = set()
@@ -141,6 +142,19 @@ class BrokerLink:
             s.waker = None
             self.line.close()
             s.broker_connected = False
+            self.done = True
+            s.poke.set()  # the relay ends too
+
+    def relay(self) -> None:
+        """The relay thread: wakes the broker thread's wait for commands when the training
+        thread pokes (pika's wake-up writes to a socket, kept off the training thread)."""
+        s = self.session
+        while not self.done:
+            s.poke.wait()
+            s.poke.clear()
+            waker = s.waker
+            if waker is not None and not self.done:
+                waker()  # Feed.wake never raises
 
     def _heartbeat(self, now: float, watched: bool) -> None:
         s = self.session

@@ -95,6 +95,7 @@ class TrainingSession:
     # (its feed's `wake`), and the batch end time (time.time()) from which a finished batch is
     # worth a wake-up: the next progress message is due then. Infinite while nobody watches.
     waker: Callable[[], None] | None = None
+    poke: threading.Event = field(default_factory=threading.Event)
     poke_after: float = math.inf
     # Training thread only: the `poke_after` it already woke the broker thread for.
     poked_for: float = math.inf
@@ -119,11 +120,11 @@ class TrainingSession:
         self.wake_link()
 
     def wake_link(self) -> None:
-        """End the broker thread's wait now (it has something to send)."""
+        """End the broker thread's wait now (it has something to send). Only Events are set
+        here: the relay thread (`BrokerLink.relay`) turns them into the feed's `wake`, a
+        write to a socket, which the training thread never makes."""
         self.wake.set()
-        waker = self.waker
-        if waker is not None:
-            waker()
+        self.poke.set()
 
     def batch_ended(self, at: float) -> None:
         """Wake the broker thread when this batch is due to be reported (once per due time)."""

@@ -131,6 +131,8 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         ]
         for thread in self._threads:
             thread.start()
+        # Not joined: it ends with the broker thread, and only ever waits on an Event.
+        threading.Thread(target=link.relay, name="dltrack-relay", daemon=True).start()
         self._install_interrupt_handler()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
