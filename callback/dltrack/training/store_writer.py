@@ -149,6 +149,7 @@ class StoreWriter:
     def _on_start(self, row: SpoolRow, number: int) -> None:
         if row.training_id == self.session.training_id:
             self.session.number = number
+            self.session.wake_link()  # the broker thread announces it (viewers wait for it)
 
     def run(self) -> None:
         s = self.session
