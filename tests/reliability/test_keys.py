@@ -125,11 +125,11 @@ def test_an_unknown_key_changes_nothing(
         run = drive(tracker, epochs=3, steps=3, step_delay=0.05)
     assert len(run.history) == 3
     (warned,) = dltrack_warnings(caught)
-    assert "no model with key" in warned and "dltrack models create" in warned
+    assert "no model 'id_" in warned and "dltrack models create" in warned
     with pytest.raises(UnknownModelError):
         Watcher(unknown, store=firestore_url).start()
     assert cli(["trainings", "list", unknown, "--store", firestore_url]) == 2
-    assert "no model with key" in capsys.readouterr().err
+    assert "no model 'id_" in capsys.readouterr().err
     store = open_store(firestore_url)
     try:
         assert [m.key for m in store.list_models()] == [existing]

@@ -1,10 +1,12 @@
 """The Store on Cloud Firestore (through firebase-admin), for `firestore://PROJECT_ID` URLs.
 
-Documents (docs/protocol.md, "Store"): `models/{model_key}` {name, created_at, train_count} →
+Documents (docs/protocol.md, "Store"): `models/{model_id}` {name, created_at, train_count} →
 `trainings/{training_id}` {number, status, params, started_at, ended_at, last_seen, epochs_done,
 final_logs, stop, reason} → `epochs/{epoch:05d}` {epoch, logs, steps, started_at, ended_at}.
 Times are Unix seconds (floats), as in the local store. `params` is stored as JSON text: it
 holds user-chosen names, and Firestore refuses some field names (`__x__`) and nested arrays.
+A model is filed under its public id (`wire.keys.model_id`), never its key; `migrate_legacy`
+moves models that older versions filed under the key itself.
 
 Training numbers come from an optimistic transaction written with public calls only: read the
 model, then commit "train_count = n, only if the model is unchanged since that read" together
@@ -33,8 +35,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dltrack.backends.store import Store
-from dltrack.wire.errors import BackendError, MissingDependencyError, UnknownModelError
-from dltrack.wire.keys import new_model_key
+from dltrack.wire.errors import (
+    BackendError,
+    ConfigError,
+    MissingDependencyError,
+    UnknownModelError,
+)
+from dltrack.wire.keys import is_model_key, model_id_of, new_model_key
 from dltrack.wire.records import (
     TRAINING_UPDATE_FIELDS,
     EpochRecord,
@@ -54,7 +61,8 @@ except ModuleNotFoundError as exc:  # not installed; any other ImportError is sh
         "Firestore support needs firebase-admin: pip install 'dltrack[firestore]'"
     ) from exc
 
-from dltrack.backends.firestore_credentials import firebase_credential
+from dltrack.backends.firebase_user import UserClient, signed_in
+from dltrack.backends.firestore_credentials import firebase_credential, granted_firebase
 from dltrack.backends.firestore_errors import server_error
 from dltrack.wire.timing import FIRESTORE_CALL_TIMEOUT_S, FIRESTORE_RETRY_DEADLINE_S
 
@@ -78,10 +86,16 @@ CALL = {"retry": RETRY, "timeout": FIRESTORE_CALL_TIMEOUT_S}
 _CONTENDED = (api_errors.FailedPrecondition, api_errors.AlreadyExists, api_errors.Aborted)
 
 
-def _training(model_key: str, doc: Any) -> TrainingRecord:
+LEGACY = (
+    "{} stored under the raw model key by an older dltrack; run `dltrack migrate` once "
+    "on the owner's machine (it moves each model under its public id)"
+)
+
+
+def _training(model_id: str, doc: Any) -> TrainingRecord:
     data = doc.to_dict() or {}
     return TrainingRecord(
-        model_key=model_key,
+        model_id=model_id,
         training_id=doc.id,
         number=int(data.get("number", 0)),
         status=as_status(data.get("status")),
@@ -110,6 +124,14 @@ class FirestoreStore(Store):
 
     def __init__(self, url: str) -> None:
         self._project = urlsplit(url).netloc
+        self._app: Any = None
+        self._db: Any  # firebase-admin's client, or a UserClient: the same Firestore API
+        grant = granted_firebase()
+        if grant is not None:
+            # A training box with only `DLTRACK_TRAINING_TOKEN`: a Firebase user, held to
+            # firestore.rules, instead of the admin service account.
+            self._db = UserClient(self._project, signed_in(grant))
+            return
         credential = firebase_credential()
         self._app = firebase_admin.initialize_app(
             credential,
@@ -123,6 +145,14 @@ class FirestoreStore(Store):
             firebase_admin.delete_app(self._app)
             raise
 
+    @classmethod
+    def as_user(cls, url: str, credentials: Any) -> FirestoreStore:
+        """A store that calls as the Firebase user of `credentials` (an ID token as `token`)."""
+        store = cls.__new__(cls)
+        store._project, store._app = urlsplit(url).netloc, None
+        store._db = UserClient(store._project, credentials)
+        return store
+
     @contextmanager
     def _calls(self) -> Iterator[None]:
         try:
@@ -130,83 +160,138 @@ class FirestoreStore(Store):
         except (api_errors.GoogleAPIError, auth_errors.GoogleAuthError) as exc:
             server_error(exc, self._project)
 
-    def _model(self, model_key: str) -> Any:
-        return self._db.collection("models").document(model_key)
+    def _model(self, model: str) -> Any:
+        return self._db.collection("models").document(model_id_of(model))
 
-    def _trainings(self, model_key: str) -> Any:
-        return self._model(model_key).collection("trainings")
+    def _missing(self, model: str) -> Exception:
+        """The error for a model that is not there: maybe it awaits `dltrack migrate`.
 
-    def _epochs(self, model_key: str, training_id: str) -> Any:
-        return self._trainings(model_key).document(training_id).collection("epochs")
+        Looks for documents filed under keys by listing ids, never by asking for this key's
+        own path: that would send the key to the server. A narrow training token may not
+        list, and then the plain error stands.
+        """
+        with self._calls(), suppress(api_errors.PermissionDenied):
+            if self._legacy_ids():
+                return ConfigError(LEGACY.format(f"model {model_id_of(model)} may be"))
+        return UnknownModelError(model_id_of(model))
+
+    def _legacy_ids(self) -> list[str]:
+        docs = self._db.collection("models").select([]).stream(**CALL)
+        return [doc.id for doc in docs if is_model_key(doc.id)]
+
+    def _trainings(self, model: str) -> Any:
+        return self._model(model).collection("trainings")
+
+    def _epochs(self, model: str, training_id: str) -> Any:
+        return self._trainings(model).document(training_id).collection("epochs")
 
     # -- models -------------------------------------------------------------------------------
 
     def create_model(self, name: str) -> ModelRecord:
         record = ModelRecord(key=new_model_key(), name=name, created_at=time.time())
         with self._calls():
-            self._model(record.key).create(
+            self._model(record.id).create(
                 {"name": name, "created_at": record.created_at, "train_count": 0}, **CALL
             )
         return record
 
-    def get_model(self, model_key: str) -> ModelRecord | None:
+    def get_model(self, model: str) -> ModelRecord | None:
         with self._calls():
-            doc = self._model(model_key).get(**CALL)
+            doc = self._model(model).get(**CALL)
         if not doc.exists:
+            if is_model_key(model) and isinstance(error := self._missing(model), ConfigError):
+                raise error
             return None
-        return self._model_record(doc)
+        record = self._model_record(doc)
+        record.key = model if is_model_key(model) else ""
+        return record
 
     @staticmethod
     def _model_record(doc: Any) -> ModelRecord:
         data = doc.to_dict() or {}
         return ModelRecord(
-            key=doc.id,
+            key="",
             name=str(data.get("name", "")),
             created_at=float(data.get("created_at") or 0.0),
             train_count=int(data.get("train_count") or 0),
+            id=doc.id,
         )
 
     def list_models(self) -> list[ModelRecord]:
         with self._calls():
             docs = list(self._db.collection("models").order_by("created_at").stream(**CALL))
+        legacy = [doc.id for doc in docs if is_model_key(doc.id)]
+        if legacy:
+            raise ConfigError(LEGACY.format(f"{len(legacy)} model(s) are"))
         return [self._model_record(doc) for doc in docs]
 
-    def rename_model(self, model_key: str, name: str) -> bool:
+    def migrate_legacy(self) -> list[ModelRecord]:
+        """Move every model filed under its key to its id (copy, then delete); the moved ones.
+
+        Idempotent and safe to interrupt: a copy is complete before the original goes, and a
+        rerun copies again over what an interrupted run left.
+        """
+        with self._calls():
+            docs = [d for d in self._db.collection("models").stream(**CALL) if is_model_key(d.id)]
+        moved = []
+        for doc in docs:
+            new = self._model(doc.id)
+            with self._calls():
+                trainings = list(doc.reference.collection("trainings").stream(**CALL))
+                for training in trainings:
+                    target = new.collection("trainings").document(training.id)
+                    for epoch in training.reference.collection("epochs").stream(**CALL):
+                        target.collection("epochs").document(epoch.id).set(epoch.to_dict(), **CALL)
+                    target.set(training.to_dict(), **CALL)
+                new.set(doc.to_dict(), **CALL)
+            self._delete_tree(doc.reference, [t.id for t in trainings])
+            record = self._model_record(doc)
+            record.key, record.id = doc.id, model_id_of(doc.id)
+            moved.append(record)
+        return moved
+
+    def _delete_tree(self, model_ref: Any, training_ids: list[str]) -> None:
+        for training_id in training_ids:
+            self._delete_training_ref(model_ref.collection("trainings").document(training_id))
+        with self._calls():
+            model_ref.delete(**CALL)
+
+    def rename_model(self, model: str, name: str) -> bool:
         with self._calls():
             try:
-                self._model(model_key).update({"name": name}, **CALL)
+                self._model(model).update({"name": name}, **CALL)
             except api_errors.NotFound:
                 return False
         return True
 
-    def delete_model(self, model_key: str) -> bool:
+    def delete_model(self, model: str) -> bool:
         with self._calls():
-            existed = bool(self._model(model_key).get(**CALL).exists)
-            trainings = list(self._trainings(model_key).stream(**CALL))
+            existed = bool(self._model(model).get(**CALL).exists)
+            trainings = list(self._trainings(model).stream(**CALL))
         for training in trainings:
-            self.delete_training(model_key, training.id)
+            self.delete_training(model, training.id)
         with self._calls():
-            self._model(model_key).delete(**CALL)
+            self._model(model).delete(**CALL)
         return existed
 
     # -- trainings ----------------------------------------------------------------------------
 
     def start_training(
-        self, model_key: str, training_id: str, params: dict[str, Any], started_at: float
+        self, model: str, training_id: str, params: dict[str, Any], started_at: float
     ) -> int:
-        model_ref = self._model(model_key)
-        training_ref = self._trainings(model_key).document(training_id)
+        model_ref = self._model(model)
+        training_ref = self._trainings(model).document(training_id)
         for _ in range(NUMBERING_ATTEMPTS):
             with self._calls():
                 existing = training_ref.get(**CALL)
                 if existing.exists:
                     return int(existing.get("number"))
-                model = model_ref.get(**CALL)
-            if not model.exists:
-                raise UnknownModelError(model_key)
-            number = int(model.get("train_count") or 0) + 1
+                snapshot = model_ref.get(**CALL)
+            if not snapshot.exists:
+                raise self._missing(model)
+            number = int(snapshot.get("train_count") or 0) + 1
             batch = self._db.batch()
-            unchanged = self._db.write_option(last_update_time=model.update_time)
+            unchanged = self._db.write_option(last_update_time=snapshot.update_time)
             batch.update(model_ref, {"train_count": number}, option=unchanged)
             batch.create(
                 training_ref,
@@ -235,7 +320,7 @@ class FirestoreStore(Store):
             f"after {NUMBERING_ATTEMPTS} attempts (too many trainings starting at once)"
         )
 
-    def update_training(self, model_key: str, training_id: str, **fields: Any) -> None:
+    def update_training(self, model: str, training_id: str, **fields: Any) -> None:
         unknown = set(fields) - TRAINING_UPDATE_FIELDS
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
@@ -245,23 +330,25 @@ class FirestoreStore(Store):
             fields["params"] = json.dumps(fields["params"] or {})
         with self._calls(), suppress(api_errors.NotFound):
             # Like the local store, updating a training that is not there changes nothing.
-            self._trainings(model_key).document(training_id).update(fields, **CALL)
+            self._trainings(model).document(training_id).update(fields, **CALL)
 
-    def get_training(self, model_key: str, training_id: str) -> TrainingRecord | None:
+    def get_training(self, model: str, training_id: str) -> TrainingRecord | None:
         with self._calls():
-            doc = self._trainings(model_key).document(training_id).get(**CALL)
-        return _training(model_key, doc) if doc.exists else None
+            doc = self._trainings(model).document(training_id).get(**CALL)
+        return _training(model_id_of(model), doc) if doc.exists else None
 
-    def list_trainings(self, model_key: str) -> list[TrainingRecord]:
+    def list_trainings(self, model: str) -> list[TrainingRecord]:
         with self._calls():
-            docs = list(self._trainings(model_key).order_by("number").stream(**CALL))
-        return [_training(model_key, doc) for doc in docs]
+            docs = list(self._trainings(model).order_by("number").stream(**CALL))
+        return [_training(model_id_of(model), doc) for doc in docs]
 
-    def delete_training(self, model_key: str, training_id: str) -> bool:
-        training_ref = self._trainings(model_key).document(training_id)
+    def delete_training(self, model: str, training_id: str) -> bool:
+        return self._delete_training_ref(self._trainings(model).document(training_id))
+
+    def _delete_training_ref(self, training_ref: Any) -> bool:
         with self._calls():
             existed = bool(training_ref.get(**CALL).exists)
-            refs = [doc.reference for doc in self._epochs(model_key, training_id).stream(**CALL)]
+            refs = [doc.reference for doc in training_ref.collection("epochs").stream(**CALL)]
             refs.append(training_ref)
             for start in range(0, len(refs), DELETE_CHUNK):
                 batch = self._db.batch()
@@ -272,15 +359,15 @@ class FirestoreStore(Store):
 
     # -- epochs -------------------------------------------------------------------------------
 
-    def write_epoch(self, model_key: str, training_id: str, record: EpochRecord) -> None:
+    def write_epoch(self, model: str, training_id: str, record: EpochRecord) -> None:
         with self._calls():
-            self._epochs(model_key, training_id).document(f"{record.epoch:05d}").set(
+            self._epochs(model, training_id).document(f"{record.epoch:05d}").set(
                 record.to_json(), **CALL
             )
 
-    def list_epochs(self, model_key: str, training_id: str) -> list[EpochRecord]:
+    def list_epochs(self, model: str, training_id: str) -> list[EpochRecord]:
         with self._calls():
-            docs = list(self._epochs(model_key, training_id).order_by("epoch").stream(**CALL))
+            docs = list(self._epochs(model, training_id).order_by("epoch").stream(**CALL))
         return [_epoch(doc) for doc in docs]
 
     def close(self) -> None:
@@ -291,5 +378,6 @@ class FirestoreStore(Store):
                 api.transport.close()
         except Exception:  # noqa: BLE001 - best effort: the channel dies with the process anyway
             pass
-        with suppress(ValueError):  # already deleted
-            firebase_admin.delete_app(self._app)
+        if self._app is not None:
+            with suppress(ValueError):  # already deleted
+                firebase_admin.delete_app(self._app)

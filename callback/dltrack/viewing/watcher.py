@@ -27,7 +27,13 @@ from dltrack.backends.store import Store
 from dltrack.viewing import state as st
 from dltrack.wire import config
 from dltrack.wire.errors import BackendError, ConfigError, DltrackError, UnknownModelError
-from dltrack.wire.keys import check_model_key, check_name, check_training_id
+from dltrack.wire.keys import (
+    check_model_ref,
+    check_name,
+    check_training_id,
+    is_model_key,
+    model_id_of,
+)
 from dltrack.wire.protocol import (
     HEARTBEAT,
     STOP,
@@ -96,7 +102,8 @@ class Watcher:
     """Follow a model's trainings live and send them commands.
 
     Args:
-        model_key: The model to follow.
+        model_key: The model to follow: its key (watch and control), or what
+            `dltrack share KEY --read-only` printed (watch only: `can_control` is False).
         broker: Broker URL. Defaults to `DLTRACK_BROKER_URL`, else the local default.
         store: Store URL. Defaults to `DLTRACK_STORE_URL`, else the local default.
         max_rate: Most listener calls per second, on average. Defaults to `12.0`: a little
@@ -122,7 +129,11 @@ class Watcher:
         max_rate: float = LISTENER_RATE,
         sender: str | None = None,
     ) -> None:
-        self.model_key = check_model_key(model_key)
+        ref = check_model_ref(model_key)
+        # The key stays in this object (it signs commands); everything shown or sent uses the id.
+        self.model_key: str | None = ref if is_model_key(ref) else None
+        self.model_id = model_id_of(ref)
+        self.can_control = self.model_key is not None
         self.settings = config.resolve(broker, store)
         if not max_rate > 0:
             raise ConfigError(
@@ -131,7 +142,7 @@ class Watcher:
         self.max_rate = max_rate
         self.sender = sender or default_sender("python")
         self._state = st.with_connection(
-            st.MonitorState(self.model_key),
+            st.MonitorState(self.model_id),
             broker=config.mask_url(self.settings.broker_url),
             store=config.mask_url(self.settings.store_url),
         )
@@ -207,7 +218,7 @@ class Watcher:
         if training_id is not None:
             check_training_id(training_id)
         kind: CommandKind = STOP_AFTER_EPOCH if after_epoch else STOP
-        command = Command.new(kind, self.model_key, training_id, self.sender)
+        command = Command.new(kind, self._control_key(), training_id, self.sender)
         self._update(lambda s: st.command_queued(s, command, time.time()))
         self._outbox.put(command)
         feed = self._feed
@@ -217,15 +228,25 @@ class Watcher:
 
     def delete_training(self, training_id: str) -> None:
         check_training_id(training_id)
-        self._store_jobs.put(lambda store: store.delete_training(self.model_key, training_id))
+        self._control_key()
+        self._store_jobs.put(lambda store: store.delete_training(self.model_id, training_id))
 
     def delete_model(self) -> None:
-        self._store_jobs.put(lambda store: store.delete_model(self.model_key))
+        self._control_key()
+        self._store_jobs.put(lambda store: store.delete_model(self.model_id))
 
     def rename_model(self, name: str) -> None:
         """Rename the model; raises `ConfigError` for an empty or over-long name."""
         name = check_name(name)
-        self._store_jobs.put(lambda store: store.rename_model(self.model_key, name))
+        self._control_key()
+        self._store_jobs.put(lambda store: store.rename_model(self.model_id, name))
+
+    def _control_key(self) -> str:
+        if self.model_key is None:
+            raise ConfigError(
+                "this is a read-only share: stopping, renaming and deleting need the model key"
+            )
+        return self.model_key
 
     def close(self) -> None:
         self._closing.set()
@@ -252,16 +273,17 @@ class Watcher:
             self._changed.notify_all()
 
     def _refresh(self, store: Store) -> None:
-        model = store.get_model(self.model_key)
+        # By key where it is known: a store can then tell a model awaiting `dltrack migrate`.
+        model = store.get_model(self.model_key or self.model_id)
         if model is None:
-            raise UnknownModelError(self.model_key)
-        trainings = store.list_trainings(self.model_key)
+            raise UnknownModelError(self.model_id)
+        trainings = store.list_trainings(self.model_id)
         epochs = {}
         for t in trainings:
             # Epochs of a finished training never change: read them once, not every refresh.
             seen = self._epochs_read.get(t.training_id)
             if seen is None or seen[0] != (t.status, t.epochs_done) or t.status == "running":
-                seen = ((t.status, t.epochs_done), store.list_epochs(self.model_key, t.training_id))
+                seen = ((t.status, t.epochs_done), store.list_epochs(self.model_id, t.training_id))
                 self._epochs_read[t.training_id] = seen
             epochs[t.training_id] = seen[1]
         # Every few seconds, and mostly what is known already.
@@ -336,7 +358,7 @@ class Watcher:
     def _open_line(self) -> BrokerLine:
         line = BrokerLine(
             open_broker(self.settings.broker_url),
-            lambda broker: broker.subscribe_updates(self.model_key),
+            lambda broker: broker.subscribe_updates(self.model_id),
         )
         self._first_connect.set()
         self._update(lambda s: st.with_connection(s, status="live", detail=""))
