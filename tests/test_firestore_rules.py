@@ -92,6 +92,7 @@ def test_a_granted_training_writes_its_own_model(
         training.write_epoch(mine.id, tid, EpochRecord(0, {"loss": 0.9}))
         training.update_training(mine.id, tid, status="completed", epochs_done=1)
         assert training.start_training(mine.id, new_training_id(), {}, 2.0) == 2
+        assert [t.number for t in training.list_trainings(mine.id)] == [1, 2]
     finally:
         training.close()
     (first, _) = owner.list_trainings(mine.id)
@@ -114,6 +115,7 @@ def test_a_granted_training_cannot_touch_another_model_delete_or_rename(
         lambda: training.write_epoch(theirs.id, other_tid, EpochRecord(0, {"loss": 5.0})),
         lambda: training.update_training(theirs.id, other_tid, status="failed"),
         lambda: training.get_training(theirs.id, other_tid),
+        lambda: training.list_trainings(theirs.id),
         lambda: training.list_models(),  # cannot even learn which models exist
         lambda: training.rename_model(mine.id, "renamed"),
         lambda: training.delete_training(mine.id, tid),
