@@ -120,7 +120,14 @@ def check_store(url: str) -> Check:
     finally:
         store.close()
     elapsed = (time.monotonic() - started) * 1000
-    return Check("store", True, f"{shown}: write, read and delete work ({elapsed:.0f} ms)")
+    detail = f"{shown}: write, read and delete work ({elapsed:.0f} ms)"
+    if url.startswith("firestore://"):
+        # The doctor runs as admin, which the rules do not bind: say what granted boxes need.
+        detail += (
+            "; training boxes with a `dltrack grant` token also need the shipped firestore.rules "
+            "deployed (firebase deploy --only firestore:rules, or the console's Rules tab)"
+        )
+    return Check("store", True, detail)
 
 
 def run_checks(settings: config.Settings) -> list[Check]:
