@@ -121,3 +121,15 @@ def test_the_replay_memory_is_bounded_and_forgets_only_what_age_refuses() -> Non
     later = now + auth.MAX_AGE_S + 1
     assert guard.first_time("e", later, later)
     assert list(guard._seen) == ["e"]  # the rest are older than any accepted command
+
+
+def test_a_training_token_round_trips_and_a_bad_one_is_never_echoed() -> None:
+    from dltrack.wire.training_token import FirebaseGrant, TrainingToken
+
+    token = TrainingToken(KEY, "amqps://u:p@h/v", "firestore://p", FirebaseGrant("r", "k"))
+    assert TrainingToken.decode(token.encode()) == token
+    assert TrainingToken.decode(TrainingToken(KEY).encode()) == TrainingToken(KEY)
+    for bad in ("", "dlt1.", "dlt1.!!!!", "dlt2." + token.encode()[5:], token.encode()[:-9]):
+        with pytest.raises(ConfigError, match="dltrack grant") as error:
+            TrainingToken.decode(bad)
+        assert bad[5:] == "" or bad[5:] not in str(error.value)
