@@ -189,8 +189,38 @@ def firestore_with_rules() -> Iterator[str]:
         info = services.provide_firestore(rules=ROOT / "firestore.rules")
     except (services.ServiceError, OSError) as exc:
         _unavailable("a Firestore emulator with rules", str(exc))
+    _until_it_serves(str(info["host"]))
     yield str(info["host"])
     services.stop_firestore(info)
+
+
+def _until_it_serves(host: str) -> None:
+    """Answering HTTP is not yet serving: on a loaded machine the first calls of a fresh
+    emulator (rules compiled) can time out, so wait for one that works (at most a minute)."""
+    import time
+
+    from dltrack.backends import open_store
+    from dltrack.wire.errors import BackendError
+
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = host
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            store = open_store("firestore://warm-up")
+            try:
+                store.list_models()
+                return
+            except BackendError:
+                if time.monotonic() > deadline:
+                    raise
+            finally:
+                store.close()
+    finally:
+        if previous is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
 
 
 @pytest.fixture(scope="session")
