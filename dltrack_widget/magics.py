@@ -66,7 +66,7 @@ class ModelList:
     def __repr__(self) -> str:
         if not self.models:
             return "No models yet: run `dltrack models create NAME`."
-        return "\n".join(f"{m.key}  {m.train_count:>4}  {m.name}" for m in self.models)
+        return "\n".join(f"{m.key or m.id}  {m.train_count:>4}  {m.name}" for m in self.models)
 
 
 def dltrack_line(line: str) -> Any:

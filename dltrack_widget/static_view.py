@@ -112,7 +112,7 @@ def _epochs_table(training: Mapping[str, Any]) -> str:
 def render(snapshot: Mapping[str, Any]) -> str:
     """The HTML of one snapshot (a Watcher snapshot, finished trainings' epochs included)."""
     model = snapshot.get("model") or {}
-    key = str(model.get("key") or "")
+    key = str(model.get("id") or "")  # the public id: the key never reaches the page
     short_key = f"{key[:KEY_SHOWN]}…" if len(key) > KEY_SHOWN else key
     trainings = list(snapshot.get("trainings") or [])
     now = snapshot.get("now")

@@ -26,7 +26,7 @@ class TrainingMonitor(anywidget.AnyWidget):
     """Live bars, history and a Stop button for every training of one model.
 
     Args:
-        model_key: The model to show.
+        model_key: The model to show: its key, or a read-only share (no controls shown).
         broker: Broker URL. Defaults to `DLTRACK_BROKER_URL`, else the local default.
         store: Store URL. Defaults to `DLTRACK_STORE_URL`, else the local default.
 
@@ -43,6 +43,11 @@ class TrainingMonitor(anywidget.AnyWidget):
     # synced traits: a `_css` passed to __init__ alone would never reach the browser.
     _esm = traitlets.Unicode().tag(sync=True)
     _css = traitlets.Unicode().tag(sync=True)
+    # The public model id, never the key: synced traits are saved into the notebook.
+    # (`model_id` is taken: ipywidgets names the comm by it.)
+    public_id = traitlets.Unicode().tag(sync=True)
+    # False for a read-only share: the front end then shows no controls (stop, rename, delete).
+    can_control = traitlets.Bool(True).tag(sync=True)
     # Both are saved into the .ipynb with the widget: they must never hold a secret (URLs are
     # masked). `state` is the Watcher's snapshot minus finished trainings' epochs, which sit
     # in `history` (docs/widget-state.md).
@@ -79,6 +84,8 @@ class TrainingMonitor(anywidget.AnyWidget):
             super().__init__(
                 _esm=bundle("widget.js").read_text(encoding="utf-8"),
                 _css=bundle("widget.css").read_text(encoding="utf-8"),
+                public_id=watcher.model_id,
+                can_control=watcher.can_control,
                 state=state,
                 history=history,
                 **kwargs,
@@ -92,8 +99,9 @@ class TrainingMonitor(anywidget.AnyWidget):
         self.on_msg(self._on_front_end_message)
 
     @property
-    def model_key(self) -> str:
-        """The key of the model shown (the front end reads it from `state.model`)."""
+    def model_key(self) -> str | None:
+        """The key of the model shown; None for a read-only share (it never reaches the front
+        end, which shows `public_id`)."""
         return self.watcher.model_key
 
     def _ipython_display_(self, **kwargs: Any) -> None:

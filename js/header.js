@@ -1,4 +1,4 @@
-// Header: model name and short key, the connection badge, a menu with Rename and Delete
+// Header: model name and short model id, the connection badge, a menu with Rename and Delete
 // model; the error panel.
 import { button, h, inlineConfirm, listen, setAttr, setText, show } from "./dom.js";
 import { createMenu } from "./menu.js";
@@ -105,7 +105,8 @@ export function createHeader(ctx) {
   function update(view) {
     const { model, connection: conn, error: message, trainings } = view.snap;
     setText(name, model ? model.name || "(unnamed model)" : "dltrack");
-    const fullKey = model?.key ?? "";
+    // The public model id: the key itself never reaches the front end (docs/security.md).
+    const fullKey = model?.id ?? "";
     setText(key, fullKey.length > KEY_SHOWN ? `${fullKey.slice(0, KEY_SHOWN)}…` : fullKey);
     setAttr(key, "title", fullKey || null);
     show(key, Boolean(fullKey));

@@ -1,7 +1,8 @@
 // dltrack's TrainingMonitor front end, an anywidget module: `export default { render }`.
-// It reads the `state`, `history` and `stop_route` traits (docs/widget-state.md), keeps the
-// viewer's choices in `ui_state`, redraws at most once per animation frame, reuses DOM nodes
-// between redraws, and talks back to the kernel with `model.send`.
+// It reads the `state`, `history`, `stop_route` and `can_control` traits (docs/widget-state.md),
+// keeps the viewer's choices in `ui_state`, redraws at most once per animation frame, reuses DOM
+// nodes between redraws, and talks back to the kernel with `model.send`. Without control (a
+// read-only share, `can_control` false) it shows no stop, rename or delete controls.
 //
 // Layout (docs/front-end.md): header; a summary of the live trainings that does not grow with
 // the epochs; tabs (Epochs, Charts, Trainings, Parameters) that scroll inside the widget,
@@ -20,7 +21,7 @@ import { createTrainingsTable } from "./trainings.js";
 import { parseUiState, uiStateOf } from "./uistate.js";
 
 /** The synced traits the monitor reads; a change of any of them redraws. */
-const TRAITS = ["state", "history", "stop_route"];
+const TRAITS = ["state", "history", "stop_route", "can_control"];
 const UI_TRAIT = "ui_state";
 
 /** Clock ticks between snapshots: elapsed times, "lost contact Ns ago", the stop hint. */
@@ -208,6 +209,8 @@ export function mount(model, el, env = browserEnv()) {
     const previous = snapshot.now;
     snapshot = normalizeSnapshot(model.get("state"), model.get("history"));
     stopRoute = model.get("stop_route") ?? null;
+    // Only an explicit false hides the controls: an older kernel side has no such trait.
+    root.classList.toggle("dltrack-read-only", model.get("can_control") === false);
     // Elapsed clocks run from the last *new* snapshot, not from a history-only change.
     if (snapshot.now !== previous || snapshot.now === null) receivedAt = env.now();
     // A training deleted elsewhere leaves nothing to confirm or compare.

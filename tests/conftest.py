@@ -8,7 +8,12 @@ import pytest
 
 pytest_plugins = ["tests.servers"]
 
-_SETTINGS = ("DLTRACK_BROKER_URL", "DLTRACK_STORE_URL", "DLTRACK_FIRESTORE_CREDENTIALS")
+_SETTINGS = (
+    "DLTRACK_BROKER_URL",
+    "DLTRACK_STORE_URL",
+    "DLTRACK_FIRESTORE_CREDENTIALS",
+    "DLTRACK_TRAINING_TOKEN",
+)
 
 
 @pytest.fixture(autouse=True)

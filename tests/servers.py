@@ -167,6 +167,92 @@ def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
 
 
 @pytest.fixture(scope="session")
+def rabbitmq_admin() -> Iterator[dict[str, Any]]:
+    """A RabbitMQ node with its management API, where `dltrack grant` makes per-model users:
+    `url` (guest, the owner) and `management` (the API's base URL)."""
+    try:
+        info = services.start_rabbitmq_node(services.free_port(), management=True)
+    except (services.ServiceError, OSError) as exc:
+        _unavailable("a RabbitMQ with the management plugin", str(exc))
+    yield {
+        "url": f"amqp://guest:guest@127.0.0.1:{info['port']}/%2F",
+        "management": f"http://127.0.0.1:{info['management_port']}/api",
+    }
+    services.stop_rabbitmq(info)
+
+
+@pytest.fixture(scope="session")
+def firestore_with_rules() -> Iterator[str]:
+    """`host:port` of a Firestore emulator of our own that enforces the shipped
+    firestore.rules (on ID tokens; admin clients, "Bearer owner", bypass them as in Firestore)."""
+    try:
+        info = services.provide_firestore(rules=ROOT / "firestore.rules")
+    except (services.ServiceError, OSError) as exc:
+        _unavailable("a Firestore emulator with rules", str(exc))
+    _until_it_serves(str(info["host"]))
+    yield str(info["host"])
+    services.stop_firestore(info)
+
+
+def _until_it_serves(host: str) -> None:
+    """Answering HTTP is not yet serving: on a loaded machine the first calls of a fresh
+    emulator (rules compiled) can time out, so wait for one that works (at most a minute)."""
+    import time
+
+    from dltrack.backends import open_store
+    from dltrack.wire.errors import BackendError
+
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = host
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            store = open_store("firestore://warm-up")
+            try:
+                store.list_models()
+                return
+            except BackendError:
+                if time.monotonic() > deadline:
+                    raise
+            finally:
+                store.close()
+    finally:
+        if previous is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+
+
+@pytest.fixture(scope="session")
+def auth_emulator() -> Iterator[str]:
+    """`host:port` of a Firebase Auth emulator (tools/auth_emulator.js). Needs the npm package
+    firebase-tools under `DLTRACK_FIREBASE_TOOLS` (a node_modules folder), else js/node_modules."""
+    import subprocess
+    import time
+
+    modules = Path(os.environ.get("DLTRACK_FIREBASE_TOOLS") or ROOT / "js" / "node_modules")
+    if not (modules / "firebase-tools").is_dir():
+        _unavailable("the Firebase Auth emulator", f"no firebase-tools in {modules}")
+    port = services.free_port()
+    proc = subprocess.Popen(
+        ["node", str(ROOT / "tools" / "auth_emulator.js"), str(port)],
+        env={**os.environ, "NODE_PATH": str(modules)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 600  # compiling its API spec is slow on a loaded machine
+    line = proc.stdout.readline()
+    if "ready" not in line or time.monotonic() > deadline:
+        proc.kill()
+        _unavailable("the Firebase Auth emulator", line.strip() or "it exited")
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
 def private_firestore() -> Iterator[PrivateFirestore]:
     """A Firestore emulator for tests that stop and start the server (~2 s to start)."""
     try:

@@ -13,7 +13,7 @@ import pytest
 from dltrack import Tracker, Watcher
 from dltrack.backends import open_broker
 from dltrack.wire import config
-from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.keys import model_id, new_model_key, new_training_id
 from dltrack.wire.protocol import ALL_TRAININGS, STOP, STOP_AFTER_EPOCH, Command, parse_update
 from tests.helpers import pace_callback, tiny_data, tiny_model, trainings, wait_until
 
@@ -26,8 +26,8 @@ def inject(model_key: str, target: str, body: bytes) -> None:
     conn = sqlite3.connect(path, timeout=15)
     try:
         conn.execute(
-            "INSERT INTO commands (model_key, target, ts, body) VALUES (?, ?, ?, ?)",
-            (model_key, target, time.time(), body),
+            "INSERT INTO commands (model_id, target, ts, body) VALUES (?, ?, ?, ?)",
+            (model_id(model_key), target, time.time(), body),
         )
         conn.commit()
     finally:
@@ -49,6 +49,7 @@ def test_hostile_stale_and_duplicate_commands_are_ignored(model_key: str) -> Non
             tid = tracker.training_id
             assert tid is not None
             valid = Command.new(STOP, model_key, tid, "x").to_message()
+            results["valid"] = valid["id"]
             hostile = [
                 b"",
                 b"{",
@@ -60,7 +61,7 @@ def test_hostile_stale_and_duplicate_commands_are_ignored(model_key: str) -> Non
                 json.dumps({**valid, "v": 99}).encode(),
                 json.dumps({**valid, "ts": "now"}).encode(),
                 json.dumps({**valid, "id": "../../etc"}).encode(),
-                json.dumps({**valid, "model_key": new_model_key()}).encode(),  # not ours
+                json.dumps({**valid, "model_id": model_id(new_model_key())}).encode(),  # not ours
                 json.dumps({**valid, "target": new_training_id()}).encode(),  # another training
                 json.dumps({**valid, "ts": time.time() - 3600}).encode(),  # a replay of an old stop
                 b"x" * 300_000,  # oversized
@@ -75,8 +76,8 @@ def test_hostile_stale_and_duplicate_commands_are_ignored(model_key: str) -> Non
                     ),
                     20,
                 )
-                # The same command again (same id): ignored. A new one after it is answered,
-                # so when its ack comes the duplicate has been dealt with.
+                # The same id again, altered: refused (its signature no longer matches). A new
+                # one after it is answered, so when its ack comes the duplicate was dealt with.
                 inject(
                     model_key,
                     tid,
@@ -122,10 +123,14 @@ def test_hostile_stale_and_duplicate_commands_are_ignored(model_key: str) -> Non
     for raw in raws:
         message = parse_update(raw)
         if message is not None and message["type"] == "ack":
-            acks.append(message["command_id"])
+            acks.append((message["command_id"], message["accepted"]))
     updates.close()
     broker.close()
-    assert acks == list(results["ids"])  # one ack each; nothing for the rest
+    first, second = results["ids"]
+    # One ack each; the altered old stop and the altered duplicate are refused (their
+    # signatures no longer match); nothing for the rest (malformed, or for another model or
+    # training).
+    assert acks == [(results["valid"], False), (first, True), (first, False), (second, True)]
 
 
 def test_a_command_for_all_trainings_reaches_a_running_one(model_key: str) -> None:

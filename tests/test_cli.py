@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from dltrack.wire.keys import is_model_key, new_model_key
+from dltrack.wire.keys import is_model_key, model_id, new_model_key
 from tests.helpers import (
     DLTRACK,
     ROOT,
@@ -68,7 +68,8 @@ def test_models_create_prints_the_key_alone_on_its_last_line() -> None:
     assert last == last.strip()
     (model,) = models_json()
     assert model == {
-        "key": last,
+        "key": last,  # the local store keeps the owner's keys; Firestore gives null
+        "id": model_id(last),
         "name": "digits cnn",
         "created_at": model["created_at"],
         "train_count": 0,
@@ -136,7 +137,7 @@ UNKNOWN = new_model_key()
 )
 def test_unknown_key(existing: str, args: tuple[str, ...]) -> None:
     result = run_cli(*args)
-    assert_one_line_error(result, "no model with key", "dltrack models create")
+    assert_one_line_error(result, "no model 'id_", "dltrack models create")
     assert result.returncode == 2
 
 

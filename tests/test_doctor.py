@@ -51,6 +51,7 @@ def test_real_servers_pass(tmp_path: Path, amqp_url: str, firestore_url: str) ->
     assert checks["broker"].ok, checks["broker"].detail
     assert checks["store"].ok, checks["store"].detail
     assert ":***@" in checks["broker"].detail and ":guest@" not in checks["broker"].detail
+    assert "firebase deploy --only firestore:rules" in checks["store"].detail
     store = open_store(firestore_url)
     assert store.list_models() == []
     store.close()

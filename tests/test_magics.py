@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from dltrack import Tracker, create_model
-from dltrack.wire.keys import new_model_key
+from dltrack.wire.keys import model_id, new_model_key
 from tests.helpers import ROOT, pace_callback, tiny_data, tiny_model, trainings, wait_until
 
 UsageError: type[Exception]
@@ -113,7 +113,7 @@ def test_list_uses_the_store_argument(shell: Any, tmp_path: Any) -> None:
     [
         ("badkey", "is not a model key"),
         ("'bad key with spaces'", "is not a model key"),
-        (new_model_key(), "no model with key"),
+        (new_model_key(), "no model 'id_"),
         ("--store bogus://x", "store URL 'bogus://x'"),
         ("KEY --broker bogus://x", "broker URL 'bogus://x'"),
         ("KEY --store amqp://u:hunter2@h/", "store URL"),
@@ -175,7 +175,8 @@ def test_monitor_follows_a_training(monitor: Any, model_key: str) -> None:
     from dltrack_widget import TrainingMonitor
 
     assert isinstance(monitor, TrainingMonitor)
-    assert monitor.model_key == model_key
+    # The public id, never the key: synced traits are saved into the notebook.
+    assert monitor.public_id == model_id(model_key) and monitor.can_control
     assert monitor.state["model"]["name"] == "test model"
     assert monitor.state["trainings"] == []
     seen: dict[str, Any] = {}

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dltrack.wire import protocol as p
-from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.keys import model_id, new_model_key, new_training_id
 
 KEY = new_model_key()
+MID = model_id(KEY)
 TID = new_training_id()
 
 VALID_BODIES: dict[str, dict[str, Any]] = {
@@ -28,7 +29,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
 
 
 def update(kind: str, **overrides: Any) -> dict[str, Any]:
-    message = p.make_update(cast(p.UpdateType, kind), KEY, TID, 7, **VALID_BODIES[kind])
+    message = p.make_update(cast(p.UpdateType, kind), MID, TID, 7, **VALID_BODIES[kind])
     message.update(overrides)
     return message
 
@@ -66,17 +67,19 @@ def test_malformed_json_is_none(junk: bytes) -> None:
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("v", 2),
+        ("v", 1),  # before model ids
+        ("v", 3),
         ("v", 0),
-        ("v", "1"),
+        ("v", "2"),
         ("v", None),
         ("type", "command"),
         ("type", "explode"),
         ("type", None),
-        ("model_key", "short"),
-        ("model_key", "has.dots.and.is.long.enough.x"),
-        ("model_key", "with/slash/aaaaaaaaaaaaaaaaaaaaa"),
-        ("model_key", 12345678901234567890123),
+        ("model_id", "short"),
+        ("model_id", "has.dots.and.is.long.enough.x"),
+        ("model_id", "with/slash/aaaaaaaaaaaaaaaaaaaaa"),
+        ("model_id", 12345678901234567890123),
+        ("model_id", KEY),  # a key is not an id: an update never names a model by its key
         ("training_id", "ABCDEF0123456789"),  # upper case
         ("training_id", "0123"),
         ("training_id", None),
@@ -93,7 +96,7 @@ def test_wrong_envelope_is_none(field: str, value: Any) -> None:
     assert p.parse_update(raw(update(p.PROGRESS, **{field: value}))) is None
 
 
-@pytest.mark.parametrize("field", ["v", "type", "model_key", "training_id", "seq", "ts"])
+@pytest.mark.parametrize("field", ["v", "type", "model_id", "training_id", "seq", "ts"])
 def test_missing_envelope_field_is_none(field: str) -> None:
     message = update(p.EPOCH_BEGIN)
     del message[field]
@@ -243,9 +246,9 @@ def test_command_addressing() -> None:
     other = new_training_id()
     to_all = p.Command.new(p.STOP, KEY, None, "me")
     to_one = p.Command.new(p.STOP, KEY, TID, "me")
-    assert to_all.addressed_to(KEY, TID) and to_all.addressed_to(KEY, other)
-    assert to_one.addressed_to(KEY, TID) and not to_one.addressed_to(KEY, other)
-    assert not to_all.addressed_to(new_model_key(), TID)
+    assert to_all.addressed_to(MID, TID) and to_all.addressed_to(MID, other)
+    assert to_one.addressed_to(MID, TID) and not to_one.addressed_to(MID, other)
+    assert not to_all.addressed_to(model_id(new_model_key()), TID)
 
 
 def test_command_sender_is_capped() -> None:
@@ -260,13 +263,16 @@ def test_command_sender_is_capped() -> None:
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("v", 2),
+        ("v", 1),
         ("type", "progress"),
         ("id", "nothex"),
         ("id", None),
         ("kind", "explode"),
         ("kind", None),
-        ("model_key", "bad key"),
+        ("model_id", "bad key"),
+        ("model_id", KEY),
+        ("mac", "short"),
+        ("mac", 5),
         ("target", "everyone"),
         ("target", None),
         ("target", "ALL"),
@@ -282,9 +288,7 @@ def test_malformed_command_is_none(field: str, value: Any) -> None:
     assert p.parse_command(raw(message)) is None
 
 
-@pytest.mark.parametrize(
-    "field", ["v", "type", "id", "kind", "model_key", "target", "sender", "ts"]
-)
+@pytest.mark.parametrize("field", ["v", "type", "id", "kind", "model_id", "target", "sender", "ts"])
 def test_command_missing_field_is_none(field: str) -> None:
     message = p.Command.new(p.STOP, KEY, TID, "me").to_message()
     del message[field]
@@ -313,7 +317,8 @@ json_values = st.recursive(
 FIELDS = [
     "v",
     "type",
-    "model_key",
+    "model_id",
+    "mac",
     "training_id",
     "seq",
     "ts",
@@ -375,9 +380,9 @@ def test_fuzz_near_messages_never_raise(message: dict[str, Any]) -> None:
         assert command.kind in p.COMMAND_KINDS
 
 
-@pytest.mark.parametrize("version", [True, 1.0, "1"])
-def test_a_version_that_only_equals_1_loosely_is_refused(version: object) -> None:
-    update = p.make_update("epoch_begin", new_model_key(), new_training_id(), 1, epoch=0)
+@pytest.mark.parametrize("version", [2.0, "2", 1])
+def test_a_version_that_only_equals_the_version_loosely_is_refused(version: object) -> None:
+    update = p.make_update("epoch_begin", MID, new_training_id(), 1, epoch=0)
     command = p.Command.new("stop", new_model_key(), None, "me").to_message()
     assert p.parse_update(json.dumps(update)) is not None
     assert p.parse_command(json.dumps(command)) is not None

@@ -15,6 +15,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from dltrack.wire.keys import model_id
 from tests.helpers import run_cli
 from tests.serve_helpers import ServeProcess
 
@@ -52,7 +53,9 @@ def test_every_request_needs_the_token_and_the_page_does_not_hold_it(model_key: 
             assert receive(ws) == {"kind": "hello", "monitors": 1, "read_only": True}
             update = receive(ws)
             assert update["kind"] == "update"
-            assert update["values"]["state"]["model"]["key"] == model_key
+            # The public id only: the key never reaches the page.
+            assert update["values"]["state"]["model"]["id"] == model_id(model_key)
+            assert model_key not in json.dumps(update)
     # Nothing is logged per request: the token appears once, in the announced URL.
     assert server.output().count(server.token) == 1, server.output()
 
@@ -124,7 +127,7 @@ def test_bad_arguments_are_one_line_errors(model_key: str) -> None:
     elsewhere = run_cli("serve", model_key, "--host", "192.0.2.1", "--port", "0")
     assert "cannot listen" in one_line_error(elsewhere)
     unknown = run_cli("serve", "A" * 22, "--port", "0")
-    assert "no model with key" in one_line_error(unknown)
+    assert "no model 'id_" in one_line_error(unknown)
     for result in (bad_host, elsewhere, unknown):
         assert result.stdout == ""  # nothing was served, no URL printed
 

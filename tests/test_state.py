@@ -12,10 +12,11 @@ from hypothesis import strategies as hs
 from dltrack.viewing import state as st
 from dltrack.wire import protocol as p
 from dltrack.wire import timing
-from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.keys import model_id, new_model_key, new_training_id
 from dltrack.wire.records import FINAL_STATUSES, EpochRecord, ModelRecord, Status, TrainingRecord
 
 KEY = new_model_key()
+MID = model_id(KEY)
 T0 = 1_000_000.0
 
 
@@ -33,7 +34,7 @@ class Feed:
         self.ts += 0.5
         message = p.make_update(
             cast(p.UpdateType, kind),
-            self.model_key,
+            model_id(self.model_key),
             self.training_id,
             self.seq if seq is None else seq,
             **body,
@@ -65,7 +66,7 @@ PARAMS = {"epochs": 3, "steps": 10}
 
 def test_a_whole_training_live() -> None:
     f = Feed()
-    s = st.MonitorState(KEY)
+    s = st.MonitorState(MID)
     s = fold(s, f.msg(p.TRAIN_BEGIN, params=PARAMS), f.msg(p.EPOCH_BEGIN, epoch=0))
     t = only(s)
     assert t["status"] == "running"
@@ -109,7 +110,7 @@ def test_stopped_training_carries_where_and_who() -> None:
     f = Feed()
     stop = {"sender": "ana (test)", "kind": "stop", "epoch": 1, "step": 4, "command_id": "x"}
     s = fold(
-        st.MonitorState(KEY),
+        st.MonitorState(MID),
         f.msg(p.TRAIN_BEGIN, params=PARAMS),
         f.msg(p.EPOCH_BEGIN, epoch=1),
         f.msg(p.PROGRESS, epoch=1, step=4, steps=10, logs={}),
@@ -125,7 +126,7 @@ def test_stopped_training_carries_where_and_who() -> None:
 def test_stale_and_duplicate_messages_are_ignored() -> None:
     f = Feed()
     s = fold(
-        st.MonitorState(KEY),
+        st.MonitorState(MID),
         f.msg(p.EPOCH_BEGIN, epoch=0),
         f.msg(p.PROGRESS, epoch=0, step=5, steps=10, logs={"loss": 0.5}),
     )
@@ -137,7 +138,7 @@ def test_stale_and_duplicate_messages_are_ignored() -> None:
 
 
 def test_other_models_messages_are_ignored() -> None:
-    s = st.MonitorState(KEY)
+    s = st.MonitorState(MID)
     stranger = Feed(model_key=new_model_key())
     assert fold(s, stranger.msg(p.EPOCH_BEGIN, epoch=0)) == s
 
@@ -145,7 +146,7 @@ def test_other_models_messages_are_ignored() -> None:
 def test_trainings_are_told_apart() -> None:
     a, b = Feed(), Feed()
     s = fold(
-        st.MonitorState(KEY),
+        st.MonitorState(MID),
         a.msg(p.EPOCH_BEGIN, epoch=0),
         b.msg(p.EPOCH_BEGIN, epoch=0),
         a.msg(p.PROGRESS, epoch=0, step=7, steps=10, logs={}),
@@ -182,7 +183,7 @@ def heartbeat_snapshot(**overrides: Any) -> dict[str, Any]:
 
 def test_late_joiner_catches_up_from_one_heartbeat() -> None:
     f = Feed()
-    s = fold(st.MonitorState(KEY), f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot()))
+    s = fold(st.MonitorState(MID), f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot()))
     t = only(s)
     assert t["status"] == "running"
     assert t["number"] == 3
@@ -195,9 +196,9 @@ def test_late_joiner_catches_up_from_one_heartbeat() -> None:
 
 def test_a_heartbeat_that_only_says_alive_is_told_apart_from_news() -> None:
     f = Feed()
-    first = fold(st.MonitorState(KEY), f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot()))
+    first = fold(st.MonitorState(MID), f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot()))
     # A late joiner's first heartbeat is news: the training, its epochs, where it is.
-    assert not st.only_liveness_changed(st.MonitorState(KEY), first, f.training_id)
+    assert not st.only_liveness_changed(st.MonitorState(MID), first, f.training_id)
     again = fold(first, f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot()), now=T0 + 1)
     assert st.only_liveness_changed(first, again, f.training_id)
     assert only(again, T0 + 1)["last_seen"] != only(first)["last_seen"]  # liveness did change
@@ -216,7 +217,7 @@ def test_a_heartbeat_that_only_says_alive_is_told_apart_from_news() -> None:
 def test_heartbeat_never_moves_progress_backwards() -> None:
     f = Feed()
     s = fold(
-        st.MonitorState(KEY),
+        st.MonitorState(MID),
         f.msg(p.EPOCH_BEGIN, epoch=2),
         f.msg(p.PROGRESS, epoch=2, step=9, steps=10, logs={"loss": 0.2}),
         # A heartbeat built a moment earlier, delivered later (a newer seq though).
@@ -228,7 +229,7 @@ def test_heartbeat_never_moves_progress_backwards() -> None:
 def test_heartbeat_does_not_reopen_an_ended_epoch() -> None:
     f = Feed()
     s = fold(
-        st.MonitorState(KEY),
+        st.MonitorState(MID),
         f.msg(p.EPOCH_END, epoch=2, logs={"loss": 0.1}, steps=10),
         f.msg(p.HEARTBEAT, snapshot=heartbeat_snapshot(step=10)),
     )
@@ -241,7 +242,7 @@ def test_heartbeat_does_not_reopen_an_ended_epoch() -> None:
 def test_ack_sequence_for_our_command() -> None:
     f = Feed()
     command = p.Command.new(p.STOP, KEY, f.training_id, "me")
-    s = st.command_queued(st.MonitorState(KEY), command, now=T0)
+    s = st.command_queued(st.MonitorState(MID), command, now=T0)
     (c,) = st.to_snapshot(s, T0)["commands"]
     assert (c["id"], c["state"], c["kind"], c["target"]) == (
         command.id,
@@ -261,7 +262,7 @@ def test_ack_sequence_for_our_command() -> None:
 def test_ack_can_overtake_the_send_return() -> None:
     f = Feed()
     command = p.Command.new(p.STOP, KEY, None, "me")
-    s = st.command_queued(st.MonitorState(KEY), command, now=T0)
+    s = st.command_queued(st.MonitorState(MID), command, now=T0)
     s = fold(s, f.msg(p.ACK, command_id=command.id, accepted=True, reason=None))
     s = st.command_sent(s, command.id, delivered=True)
     assert st.to_snapshot(s, T0)["commands"][0]["state"] == "acknowledged"
@@ -271,7 +272,7 @@ def test_refused_and_undelivered_commands_say_why() -> None:
     f = Feed()
     refused = p.Command.new(p.STOP, KEY, None, "me")
     lost = p.Command.new(p.STOP_AFTER_EPOCH, KEY, None, "me")
-    s = st.command_queued(st.MonitorState(KEY), refused, now=T0)
+    s = st.command_queued(st.MonitorState(MID), refused, now=T0)
     s = st.command_queued(s, lost, now=T0 + 1)
     s = fold(s, f.msg(p.ACK, command_id=refused.id, accepted=False, reason="already ended"))
     s = st.command_sent(s, lost.id, delivered=False)
@@ -286,12 +287,12 @@ def test_refused_and_undelivered_commands_say_why() -> None:
 
 def test_someone_elses_ack_is_ignored() -> None:
     f = Feed()
-    s = st.MonitorState(KEY)
+    s = st.MonitorState(MID)
     assert fold(s, f.msg(p.ACK, command_id=new_training_id(), accepted=True)) == s
 
 
 def test_commands_are_bounded() -> None:
-    s = st.MonitorState(KEY)
+    s = st.MonitorState(MID)
     sent = []
     for i in range(st.MAX_COMMANDS + 5):
         command = p.Command.new(p.STOP, KEY, None, "me")
@@ -303,7 +304,7 @@ def test_commands_are_bounded() -> None:
 
 def test_batch_losses_are_bounded() -> None:
     f = Feed()
-    s = fold(st.MonitorState(KEY), f.msg(p.EPOCH_BEGIN, epoch=0))
+    s = fold(st.MonitorState(MID), f.msg(p.EPOCH_BEGIN, epoch=0))
     for step in range(1, 1001):
         s = fold(s, f.msg(p.PROGRESS, epoch=0, step=step, steps=1000, logs={"loss": float(step)}))
     losses = only(s)["batch_losses"]
@@ -315,7 +316,7 @@ def test_live_training_goes_lost_then_interrupted() -> None:
     f = Feed()
     heard = T0
     s = fold(
-        st.MonitorState(KEY),
+        st.MonitorState(MID),
         f.msg(p.EPOCH_BEGIN, epoch=0),
         f.msg(p.PROGRESS, epoch=0, step=1, steps=10, logs={}),
         now=heard,
@@ -335,7 +336,7 @@ def test_live_training_goes_lost_then_interrupted() -> None:
 def record(
     training_id: str, number: int, status: Status = "running", **fields: Any
 ) -> TrainingRecord:
-    return TrainingRecord(KEY, training_id, number, status, params=PARAMS, **fields)
+    return TrainingRecord(MID, training_id, number, status, params=PARAMS, **fields)
 
 
 MODEL = ModelRecord(KEY, "my model", T0 - 1000, 2)
@@ -344,7 +345,7 @@ MODEL = ModelRecord(KEY, "my model", T0 - 1000, 2)
 def test_store_only_training_ages_by_last_seen() -> None:
     tid = new_training_id()
     s = st.load_history(
-        st.MonitorState(KEY),
+        st.MonitorState(MID),
         MODEL,
         [record(tid, 1, started_at=T0 - 50, last_seen=T0)],
         {},
@@ -357,7 +358,7 @@ def test_store_only_training_ages_by_last_seen() -> None:
 def test_history_from_the_store() -> None:
     done, running = new_training_id(), new_training_id()
     s = st.load_history(
-        st.MonitorState(KEY),
+        st.MonitorState(MID),
         MODEL,
         [
             record(done, 1, "completed", started_at=T0 - 500, final_logs={"loss": 0.1}),
@@ -380,7 +381,7 @@ def test_history_from_the_store() -> None:
 def test_live_knowledge_wins_over_an_older_store_read() -> None:
     f = Feed()
     s = fold(
-        st.MonitorState(KEY),
+        st.MonitorState(MID),
         f.msg(p.EPOCH_END, epoch=0, logs={"loss": 0.5}, steps=10),
         f.msg(p.EPOCH_END, epoch=1, logs={"loss": 0.4}, steps=10),
         f.msg(p.TRAIN_END, status="stopped", reason="stopped by me", stop={"epoch": 1}),
@@ -402,7 +403,7 @@ def test_live_knowledge_wins_over_an_older_store_read() -> None:
 def test_store_epochs_fill_in_what_the_live_feed_missed() -> None:
     f = Feed()
     s = fold(
-        st.MonitorState(KEY),
+        st.MonitorState(MID),
         f.msg(p.EPOCH_END, epoch=3, logs={"loss": 0.3}, steps=10),
     )
     s = st.load_history(
@@ -416,14 +417,14 @@ def test_store_epochs_fill_in_what_the_live_feed_missed() -> None:
 
 def test_deleted_trainings_disappear_but_unstored_live_ones_stay() -> None:
     deleted, fresh = new_training_id(), new_training_id()
-    s = st.load_history(st.MonitorState(KEY), MODEL, [record(deleted, 1, "completed")], {})
+    s = st.load_history(st.MonitorState(MID), MODEL, [record(deleted, 1, "completed")], {})
     s = fold(s, Feed(fresh).msg(p.EPOCH_BEGIN, epoch=0))
     s = st.load_history(s, MODEL, [], {})
     assert [t["training_id"] for t in st.to_snapshot(s, T0)["trainings"]] == [fresh]
 
 
 def test_connection_and_error() -> None:
-    s = st.with_connection(st.MonitorState(KEY), status="live", broker="amqp://u:***@h/")
+    s = st.with_connection(st.MonitorState(MID), status="live", broker="amqp://u:***@h/")
     s = st.with_error(s, "no such model")
     snap = st.to_snapshot(s, T0)
     assert snap["connection"]["status"] == "live"
@@ -492,7 +493,7 @@ def test_any_parsable_sequence_reduces_and_renders(data: hs.DataObject) -> None:
     from dltrack.viewing.terminal_view import TerminalView
 
     f = Feed()
-    s = st.MonitorState(KEY)
+    s = st.MonitorState(MID)
     view = TerminalView(out=_Sink(), live=True)
     for _ in range(data.draw(hs.integers(1, 6))):
         message = data.draw(hostile_messages(f))

@@ -434,7 +434,7 @@ def test_unknown_key_exactly_one_warning() -> None:
         )
     ours = dltrack_messages(caught)
     assert len(ours) == 1, ours
-    assert "no model with key" in ours[0]
+    assert "no model 'id_" in ours[0]
     assert history.epoch == [0, 1, 2]
     from dltrack import list_models
 

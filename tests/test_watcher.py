@@ -10,7 +10,7 @@ import pytest
 from dltrack import Tracker, Watcher
 from dltrack.viewing.watcher import ListenerRate
 from dltrack.wire.errors import ConfigError, UnknownModelError
-from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.keys import model_id, new_model_key, new_training_id
 from tests.helpers import local_store, pace_callback, tiny_data, tiny_model, trainings
 
 
@@ -41,7 +41,9 @@ def test_malformed_urls_are_refused_without_showing_secrets(model_key: str) -> N
 def test_history_and_names(model_key: str) -> None:
     with Watcher(model_key) as watcher:
         snap = watcher.snapshot()
-        assert snap["model"]["key"] == model_key
+        # The public id only: snapshots reach widget state and JSON output.
+        assert snap["model"]["id"] == model_id(model_key) and "key" not in snap["model"]
+        assert model_key not in repr(snap)
         assert snap["model"]["name"] == "test model"
         assert snap["trainings"] == []
         assert snap["connection"]["status"] == "live"
@@ -176,7 +178,7 @@ def test_store_actions_through_the_watcher(model_key: str) -> None:
         watcher.delete_model()
         snap = watcher.wait_for(lambda s: s["error"] is not None, 10)
         assert snap is not None
-        assert "no model with key" in snap["error"]
+        assert "no model 'id_" in snap["error"]
     store = local_store()
     try:
         assert store.get_model(model_key) is None

@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -272,8 +273,10 @@ def rabbit_nodes_running() -> bool:
     return False
 
 
-def start_rabbitmq_node(port: int) -> dict[str, Any]:
-    """Start a RabbitMQ node of our own on `port`, everything under .services/."""
+def start_rabbitmq_node(port: int, management: bool = False) -> dict[str, Any]:
+    """Start a RabbitMQ node of our own on `port`, everything under .services/; with
+    `management`, also its HTTP API (per-user permissions for `dltrack grant`) on
+    `info["management_port"]`."""
     if not Path(rabbit_tool("rabbitmq-server")).exists():
         raise ServiceError("rabbitmq-server is not installed (apt-get install rabbitmq-server)")
     base = STATE_DIR / f"rabbitmq-{port}"
@@ -288,7 +291,12 @@ def start_rabbitmq_node(port: int) -> dict[str, Any]:
     shutil.rmtree(base, ignore_errors=True)
     (base / "home").mkdir(parents=True)
     (base / "rabbitmq-env.conf").write_text("")
-    (base / "enabled_plugins").write_text("[].\n")
+    (base / "enabled_plugins").write_text("[rabbitmq_management].\n" if management else "[].\n")
+    if management:
+        info["management_port"] = free_port()
+        (base / "rabbitmq.conf").write_text(
+            f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {info['management_port']}\n"
+        )
     logfile = base / "server.out"
     log(f"starting RabbitMQ node {info['node']} on 127.0.0.1:{port}")
     with logfile.open("wb") as out:
@@ -303,10 +311,24 @@ def start_rabbitmq_node(port: int) -> dict[str, Any]:
     info["pid"] = proc.pid
     try:
         wait_for(lambda: amqp_answers(port), proc, "rabbitmq-server", logfile)
+        if management:
+            url = f"http://127.0.0.1:{info['management_port']}/api/overview"
+            wait_for(lambda: http_answers(url), proc, "rabbitmq_management", logfile)
     except ServiceError:
         stop_rabbitmq(info)
         raise
     return info
+
+
+def http_answers(url: str) -> bool:
+    """Whether `url` answers at all (any HTTP status): the management API is listening."""
+    try:
+        urllib.request.urlopen(url, timeout=2)
+    except urllib.error.HTTPError:
+        return True  # 401 without credentials: listening
+    except OSError:
+        return False
+    return True
 
 
 def stop_rabbitmq(info: dict[str, Any]) -> None:
@@ -325,7 +347,9 @@ def stop_rabbitmq(info: dict[str, Any]) -> None:
 # --- Firestore emulator -----------------------------------------------------------------------
 
 
-def provide_firestore(port: int | None = None) -> dict[str, Any]:
+def provide_firestore(port: int | None = None, rules: Path | None = None) -> dict[str, Any]:
+    """Start an emulator; with `rules`, it enforces that rules file (as Firestore does) on
+    requests that carry a user's ID token, while "Bearer owner" (admin clients) bypasses it."""
     jar = emulator_jar()
     if not shutil.which("java"):
         apt_install("default-jre-headless")
@@ -335,6 +359,8 @@ def provide_firestore(port: int | None = None) -> dict[str, Any]:
     logfile = STATE_DIR / f"firestore-{port}.log"
     log(f"starting the Firestore emulator on {host}")
     command = ["java", "-cp", jar, EMULATOR_CLASS, "--host=127.0.0.1", f"--port={port}"]
+    if rules is not None:
+        command.append(f"--rules={rules}")
     with logfile.open("wb") as out:
         proc = subprocess.Popen(
             command,

@@ -48,7 +48,7 @@ export function runningTraining(overrides = {}) {
 
 export function snapshot(overrides = {}) {
   return {
-    model: { key: "k3Y9xQ2mZ8pL4vR7tW1a", name: "mnist-mlp" },
+    model: { id: "id_3f9a2c4e8b1d7a6f5e0c9b8a7d6e5f40", name: "mnist-mlp" },
     connection: { status: "live", detail: "amqp://user:***@host/vh", broker: "amqp://user:***@host/vh", store: "sqlite:///x.db" },
     error: null,
     now: NOW,

@@ -31,13 +31,24 @@ const tid = (n) => `${n}`.padStart(16, "0");
 const running = snapshot().trainings[0];
 
 describe("header", () => {
-  it("shows the model, its short key and the connection", () => {
+  it("shows the model, its short public id and the connection", () => {
     const { $ } = setup();
     expect($(".dltrack-monitor")).not.toBeNull();
     expect($("[data-testid=model-name]").textContent).toBe("mnist-mlp");
-    expect($("[data-testid=model-key]").textContent).toBe("k3Y9xQ2m…");
+    expect($("[data-testid=model-key]").textContent).toBe("id_3f9a2…");
     expect($("[data-testid=connection]").textContent).toBe("live · amqp://user:***@host/vh");
     expect($("[data-testid=connection]").dataset.status).toBe("live");
+  });
+  it("shows no controls to a read-only share, and all of them otherwise", () => {
+    const readOnly = setup(snapshot(), { can_control: false });
+    expect(readOnly.$(".dltrack-monitor").classList.contains("dltrack-read-only")).toBe(true);
+    // The controls the stylesheet hides there: the stop, rename and delete buttons.
+    expect(readOnly.$(".dltrack-read-only .dltrack-stop [data-testid=stop-button]")).not.toBeNull();
+    expect(readOnly.$(".dltrack-read-only [data-testid=model-menu]")).not.toBeNull();
+    const owner = setup(snapshot(), { can_control: true });
+    expect(owner.$(".dltrack-monitor").classList.contains("dltrack-read-only")).toBe(false);
+    owner.model.set("can_control", false);
+    expect(owner.$(".dltrack-monitor").classList.contains("dltrack-read-only")).toBe(true);
   });
   it("shows an error panel instead of the monitor", () => {
     const { $ } = setup(snapshot({ error: "Unknown model key 'abc'.", model: null, trainings: [] }));
@@ -391,7 +402,7 @@ describe("lifecycle", () => {
     $("[data-testid=stop-now]").click();
     expect(env.timeouts.size).toBe(1);
     model.push(snapshot({ now: NOW + 1 }));
-    expect(model.listenerCount()).toBe(4); // state, history, stop_route, ui_state
+    expect(model.listenerCount()).toBe(5); // state, history, stop_route, can_control, ui_state
     cleanup();
     expect(model.listenerCount()).toBe(0);
     expect(env.frames.size).toBe(0);

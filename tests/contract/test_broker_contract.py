@@ -15,7 +15,7 @@ import pytest
 
 from dltrack.backends import open_broker
 from dltrack.backends.broker import Broker, Feed
-from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.keys import model_id, new_model_key, new_training_id
 from dltrack.wire.protocol import (
     HEARTBEAT,
     STOP,
@@ -71,7 +71,7 @@ def settle(feed: Feed, seconds: float = 0.5) -> list[bytes]:
 
 
 def heartbeat(model_key: str, training_id: str, seq: int) -> dict[str, object]:
-    return make_update(HEARTBEAT, model_key, training_id, seq, snapshot={"n": seq})
+    return make_update(HEARTBEAT, model_id(model_key), training_id, seq, snapshot={"n": seq})
 
 
 def seqs(bodies: list[bytes], training_id: str | None = None) -> list[int]:

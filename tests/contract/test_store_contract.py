@@ -11,7 +11,7 @@ import pytest
 from dltrack.backends import open_store
 from dltrack.backends.store import Store
 from dltrack.wire.errors import UnknownModelError
-from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.keys import model_id, new_model_key, new_training_id
 from dltrack.wire.records import EpochRecord, TrainingRecord
 
 OpenStore = Callable[[], Store]
@@ -47,14 +47,27 @@ def store(new_store: OpenStore) -> Store:
 def test_models_create_get_list_rename_delete(store: Store) -> None:
     first = store.create_model("first")
     second = store.create_model("second")
-    assert first.key != second.key
+    assert first.key and second.key and first.key != second.key
+    assert first.id == model_id(first.key) and first.id != first.key
     assert store.get_model(first.key) == first
-    assert store.list_models() == [first, second]
+    # By id too (what a read-only viewer holds): the same record, the key only if kept.
+    assert store.get_model(first.id).name == "first"  # type: ignore[union-attr]
+    assert [(m.id, m.name) for m in store.list_models()] == [
+        (first.id, "first"),
+        (second.id, "second"),
+    ]
     assert store.rename_model(first.key, "renamed")
     assert store.get_model(first.key).name == "renamed"  # type: ignore[union-attr]
     assert store.delete_model(second.key)
     assert store.get_model(second.key) is None
-    assert [m.key for m in store.list_models()] == [first.key]
+    assert [m.id for m in store.list_models()] == [first.id]
+
+
+def test_the_public_record_never_holds_the_key(store: Store) -> None:
+    model = store.create_model("m")
+    assert model.key is not None
+    assert model.key not in repr(model.to_json())
+    assert [model.key not in repr(m.to_json()) for m in store.list_models()] == [True]
 
 
 def test_missing_models(store: Store) -> None:
@@ -75,7 +88,7 @@ def test_a_new_training_is_running(store: Store) -> None:
     params = {"epochs": 3, "optimizer": "Adam", "learning_rate": 0.001, "note": None}
     assert store.start_training(model.key, training, params, 1700000000.5) == 1
     assert store.get_training(model.key, training) == TrainingRecord(
-        model_key=model.key,
+        model_id=model.id,
         training_id=training,
         number=1,
         status="running",

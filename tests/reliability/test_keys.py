@@ -19,7 +19,7 @@ from dltrack import Tracker, Watcher, create_model
 from dltrack.cli import main as cli
 from dltrack.wire import config
 from dltrack.wire.errors import ConfigError, UnknownModelError
-from dltrack.wire.keys import is_model_key, new_model_key
+from dltrack.wire.keys import is_model_key, model_id, new_model_key
 from tests.reliability.support import dltrack_warnings, drive
 
 HOSTILE_KEYS = [
@@ -125,14 +125,15 @@ def test_an_unknown_key_changes_nothing(
         run = drive(tracker, epochs=3, steps=3, step_delay=0.05)
     assert len(run.history) == 3
     (warned,) = dltrack_warnings(caught)
-    assert "no model with key" in warned and "dltrack models create" in warned
+    assert "no model 'id_" in warned and "dltrack models create" in warned
     with pytest.raises(UnknownModelError):
         Watcher(unknown, store=firestore_url).start()
     assert cli(["trainings", "list", unknown, "--store", firestore_url]) == 2
-    assert "no model with key" in capsys.readouterr().err
+    assert "no model 'id_" in capsys.readouterr().err
     store = open_store(firestore_url)
     try:
-        assert [m.key for m in store.list_models()] == [existing]
+        # Firestore files models under their public ids and keeps no keys.
+        assert [m.id for m in store.list_models()] == [model_id(existing)]
         assert store.list_trainings(unknown) == []
     finally:
         store.close()

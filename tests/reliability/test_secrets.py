@@ -1,10 +1,13 @@
-"""No secret ever leaves its environment variable (docs/architecture.md, invariant 6).
+"""No secret ever leaves its environment variable (docs/architecture.md, invariant 6;
+docs/security.md).
 
 A broker password and a service-account key are searched for, verbatim, in everything dltrack
 produces during a faulty run on the real servers: widget state (saved into .ipynb files),
 watcher snapshots, warnings, every log record at DEBUG (dltrack's and its libraries'), every
 message on both exchanges, every stored record, the spool, `dltrack doctor` output and an
-executed notebook with its widget state. URLs appear masked (`user:***@host`).
+executed notebook with its widget state. URLs appear masked (`user:***@host`). The model key
+reaches none of them but the training's own spool, and a training token (`dltrack grant`) is
+never echoed, whole or in part.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import pytest
 from dltrack import Tracker, Watcher, create_model
 from dltrack.backends.amqp_broker import COMMANDS_EXCHANGE, UPDATES_EXCHANGE
 from dltrack.wire import config
+from dltrack.wire.keys import model_id
+from dltrack.wire.training_token import ENV, FirebaseGrant, TrainingToken
 from tests.helpers import ROOT, run_cli
 from tests.reliability.support import captured_logs, dltrack_warnings, drive
 from tests.servers import PrivateRabbitMQ, services
@@ -153,6 +158,10 @@ def test_broker_password_never_leaks_in_a_faulty_run(
     }
     leaked = [where for where, text in places.items() if password in text]
     assert leaked == []
+    # The model key neither: messages, routing keys and store documents name the public id.
+    # (Only the training box's own spool, on its own disk, holds the key it trains with.)
+    assert [where for where, text in places.items() if key in text] == ["spool"]
+    assert model_id(key) in places["messages"] and model_id(key) in places["store"]
     masked = url.split("//", 1)[1].split(":", 1)[0] + ":***@"
     assert masked in states[-1] and masked in snapshot
     assert "reconnected to the broker" in places["logs at DEBUG"]  # the fault really happened
@@ -278,3 +287,32 @@ def test_notebook_file_holds_no_password(
     assert "refused user" in outputs  # the wrong password's warning, masked
     assert ":***@" in outputs
     assert password not in saved
+
+
+def test_a_training_token_is_never_echoed(secret_url: tuple[str, str], model_key: str) -> None:
+    from tests.helpers import tiny_data, tiny_model
+
+    url, password = secret_url
+    refresh = f"refresh-{secrets.token_hex(12)}"
+    token = TrainingToken(model_key, url, None, FirebaseGrant(refresh, "public-api-key"))
+    shown = repr(token) + repr(token.firebase)
+    assert all(secret not in shown for secret in (model_key, password, refresh))
+    assert model_id(model_key) in shown
+    # A mangled token: one warning that says what to do, and not one character of it.
+    mangled = token.encode()[:-7] + "#" * 7
+    x, y = tiny_data(32)
+    with warnings.catch_warnings(record=True) as caught, captured_logs("") as logs:
+        warnings.simplefilter("always")
+        import os
+
+        os.environ[ENV] = mangled
+        try:
+            history = tiny_model().fit(x, y, epochs=1, callbacks=[Tracker()], verbose=0)
+            doctor = run_cli("doctor")
+        finally:
+            del os.environ[ENV]
+    ours = dltrack_warnings(caught)
+    assert history.epoch == [0] and len(ours) == 1 and "dltrack grant" in ours[0]
+    outputs = "\n".join([*ours, logs.text(), doctor.stdout, doctor.stderr])
+    assert "dltrack grant" in doctor.stdout + doctor.stderr
+    assert mangled[5:25] not in outputs and password not in outputs and refresh not in outputs

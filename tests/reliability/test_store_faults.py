@@ -180,9 +180,9 @@ def test_two_replayers_never_apply_rows_out_of_order(tmp_path: Path) -> None:
     from dltrack.wire.keys import new_training_id
 
     class SlowStore(LocalStore):
-        def update_training(self, model_key: str, training_id: str, **fields: Any) -> None:
+        def update_training(self, model: str, training_id: str, **fields: Any) -> None:
             time.sleep(0.002)  # a remote store's round trip
-            super().update_training(model_key, training_id, **fields)
+            super().update_training(model, training_id, **fields)
 
     db = tmp_path / "store.db"
     key = LocalStore(db).create_model("m").key

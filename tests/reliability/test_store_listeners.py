@@ -65,9 +65,9 @@ def test_finished_epochs_are_read_once_and_running_ones_pushed(
     reads: list[str] = []
     list_epochs = store.list_epochs
 
-    def counted(model_key: str, training_id: str) -> list[EpochRecord]:
+    def counted(model: str, training_id: str) -> list[EpochRecord]:
         reads.append(training_id)
-        return list_epochs(model_key, training_id)
+        return list_epochs(model, training_id)
 
     store.list_epochs = counted  # type: ignore[method-assign]
     changed = threading.Event()

@@ -3,11 +3,11 @@
 Topology (docs/protocol.md), declared idempotently with the same arguments by every process:
 
 - `dltrack.updates`, a durable topic exchange; updates go out with routing key
-  `<model_key>.<training_id>.<type>`. Each feed is its own exclusive, auto-delete queue bound to
-  `<model_key>.#`, bounded (`x-max-length`, dropping the oldest) with a short message TTL, so
+  `<model_id>.<training_id>.<type>`. Each feed is its own exclusive, auto-delete queue bound to
+  `<model_id>.#`, bounded (`x-max-length`, dropping the oldest) with a short message TTL, so
   viewers never compete for messages and a stalled viewer never grows the broker's memory.
 - `dltrack.commands`, a durable topic exchange; a listening training owns an exclusive,
-  auto-delete queue bound to `<model_key>.<training_id>` and `<model_key>.all`. Commands are
+  auto-delete queue bound to `<model_id>.<training_id>` and `<model_id>.all`. Commands are
   published `mandatory` on a confirming channel, so "no training is listening" comes back as a
   returned message instead of vanishing.
 
@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from dltrack.backends.broker import Broker, Feed
 from dltrack.wire.config import mask_url
 from dltrack.wire.errors import BackendError, ConfigError, DltrackError, MissingDependencyError
+from dltrack.wire.keys import model_id_of
 from dltrack.wire.protocol import ALL_TRAININGS, Command, Message, encode
 
 try:
@@ -269,20 +270,21 @@ class AmqpBroker(Broker):
                 return
 
     def publish_update(self, message: Message) -> None:
-        routing_key = f"{message['model_key']}.{message['training_id']}.{message['type']}"
+        routing_key = f"{message['model_id']}.{message['training_id']}.{message['type']}"
         body = encode(message)
         with self.guarded():
             self._updates.basic_publish(UPDATES_EXCHANGE, routing_key, body, JSON)
 
-    def subscribe_updates(self, model_key: str) -> Feed:
-        return _QueueFeed(self, UPDATES_EXCHANGE, [f"{model_key}.#"], **FEED_ARGUMENTS)
+    def subscribe_updates(self, model: str) -> Feed:
+        return _QueueFeed(self, UPDATES_EXCHANGE, [f"{model_id_of(model)}.#"], **FEED_ARGUMENTS)
 
-    def listen_commands(self, model_key: str, training_id: str) -> Feed:
-        bindings = [f"{model_key}.{training_id}", f"{model_key}.{ALL_TRAININGS}"]
+    def listen_commands(self, model: str, training_id: str) -> Feed:
+        mid = model_id_of(model)
+        bindings = [f"{mid}.{training_id}", f"{mid}.{ALL_TRAININGS}"]
         return _QueueFeed(self, COMMANDS_EXCHANGE, bindings)
 
     def send_command(self, command: Command) -> bool:
-        routing_key = f"{command.model_key}.{command.target}"
+        routing_key = f"{command.model_id}.{command.target}"
         body = encode(command.to_message())
         with self.guarded():
             try:
@@ -296,7 +298,7 @@ class AmqpBroker(Broker):
     def announce(self, command: Command) -> None:
         # Not mandatory and not confirmed: a hello nobody receives would otherwise come back
         # (pika logs each return as a warning) and block for a round trip.
-        routing_key = f"{command.model_key}.{command.target}"
+        routing_key = f"{command.model_id}.{command.target}"
         with self.guarded():
             self._updates.basic_publish(
                 COMMANDS_EXCHANGE, routing_key, encode(command.to_message()), JSON

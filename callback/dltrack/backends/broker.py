@@ -3,7 +3,8 @@
 Implementations: `backends.local_broker.LocalBroker` (one SQLite file, the embedded default) and
 `backends.amqp_broker.AmqpBroker` (RabbitMQ). A Broker and the feeds it opens belong to the one
 thread that created them (pika connections are not thread-safe); other threads hand work to that
-thread. Methods raise `BackendError` when the server cannot be reached; callers decide whether
+thread. Channels and routing name a model by its public id, never its key. Methods raise
+`BackendError` when the server cannot be reached; callers decide whether
 to retry.
 """
 
@@ -36,15 +37,15 @@ class Feed(ABC):
 class Broker(ABC):
     @abstractmethod
     def publish_update(self, message: Message) -> None:
-        """Send an update to every viewer of `message["model_key"]`."""
+        """Send an update to every viewer of `message["model_id"]`."""
 
     @abstractmethod
-    def subscribe_updates(self, model_key: str) -> Feed:
-        """A feed of every update of `model_key` from now on; each feed gets its own copy."""
+    def subscribe_updates(self, model: str) -> Feed:
+        """A feed of every update of `model` (a key or an id) from now on; each feed its own."""
 
     @abstractmethod
-    def listen_commands(self, model_key: str, training_id: str) -> Feed:
-        """A feed of the commands addressed to this training or to all trainings of the key."""
+    def listen_commands(self, model: str, training_id: str) -> Feed:
+        """A feed of the commands addressed to this training or to all trainings of `model`."""
 
     @abstractmethod
     def send_command(self, command: Command) -> bool:

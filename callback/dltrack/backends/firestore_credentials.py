@@ -1,5 +1,7 @@
 """Which Google credential a FirestoreStore uses, in this order:
 
+0. `DLTRACK_TRAINING_TOKEN` with a Firebase grant and no `DLTRACK_FIRESTORE_CREDENTIALS`: the
+   granted Firebase user (`granted_firebase`, `firebase_user`), held to firestore.rules.
 1. `FIRESTORE_EMULATOR_HOST` set: an anonymous credential (the emulator checks nothing, and
    asking for real ones would fail on a machine that has none).
 2. `DLTRACK_FIRESTORE_CREDENTIALS`: the service-account key itself as a JSON string (what Kaggle
@@ -17,7 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from dltrack.wire import training_token
 from dltrack.wire.errors import ConfigError
+from dltrack.wire.training_token import FirebaseGrant
 
 CREDENTIALS_ENV = "DLTRACK_FIRESTORE_CREDENTIALS"
 EMULATOR_ENV = "FIRESTORE_EMULATOR_HOST"
@@ -65,6 +69,14 @@ def service_account_info() -> dict[str, Any] | None:
     except (OSError, UnicodeDecodeError):
         raise ConfigError(f"cannot read the service-account key file {path}") from None
     return _parse_key(text, f"the key file {path} ({CREDENTIALS_ENV})")
+
+
+def granted_firebase() -> FirebaseGrant | None:
+    """The training token's Firebase user, unless a service account is configured too."""
+    if os.environ.get(CREDENTIALS_ENV, "").strip():
+        return None
+    token = training_token.from_env()
+    return token.firebase if token is not None else None
 
 
 def firebase_credential() -> Any:

@@ -30,7 +30,10 @@ def _failure(exc: BaseException) -> str:
     if isinstance(exc, api_errors.RetryError) and exc.cause is not None:
         return _failure(exc.cause)  # retries ran out: say why they were needed
     if isinstance(exc, api_errors.PermissionDenied | api_errors.Unauthenticated):
-        return "refused the credentials: use a service-account key of this project"
+        return (
+            "refused the credentials or this request: use a service-account key of this "
+            "project, or a `dltrack grant` token of this model with firestore.rules deployed"
+        )
     if isinstance(exc, auth_errors.RefreshError):
         return "refused the credentials when getting an access token (a revoked key?)"
     if isinstance(exc, api_errors.NotFound):

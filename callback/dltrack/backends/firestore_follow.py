@@ -27,7 +27,8 @@ import grpc
 
 from dltrack.backends.firestore_store import FirestoreStore, epoch_from_doc, training_from_doc
 from dltrack.backends.follow import Follow, History, OnChange
-from dltrack.wire.errors import BackendError, UnknownModelError
+from dltrack.wire.errors import BackendError
+from dltrack.wire.keys import is_model_key, model_id_of
 from dltrack.wire.records import EpochRecord, TrainingRecord
 from dltrack.wire.timing import FIRESTORE_RETRY_DEADLINE_S
 
@@ -38,9 +39,12 @@ _CONNECTED = (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.IDLE)
 
 
 class FirestoreFollow(Follow):
-    def __init__(self, store: FirestoreStore, model_key: str, on_change: OnChange) -> None:
+    def __init__(self, store: FirestoreStore, model: str, on_change: OnChange) -> None:
         self._store = store
-        self._key = model_key
+        # `model`: the key where the viewer holds it, else the public id; documents are
+        # named by the id, and only the id ever appears in an error.
+        self._key = model
+        self._id = model_id_of(model)
         self._on_change = on_change
         self._lock = threading.Lock()
         self._watches: list[Any] = []
@@ -101,7 +105,7 @@ class FirestoreFollow(Follow):
     def _on_trainings(self, docs: list[Any], changes: list[Any], _read_time: Any) -> None:
         with self._lock:
             self.delivered += len(changes)
-            self._trainings = {d.id: training_from_doc(self._key, d) for d in docs}
+            self._trainings = {d.id: training_from_doc(self._id, d) for d in docs}
         self._first["trainings"].set()
         self._on_change()
 
@@ -129,12 +133,14 @@ class FirestoreFollow(Follow):
         with self._lock:
             model, trainings = self._model, dict(self._trainings)
         if model is None or not model.exists:
-            raise UnknownModelError(self._key)
+            raise self._store.missing(self._key)
         epochs = {tid: self._epochs_of(t) for tid, t in trainings.items()}
         for tid in set(self._epoch_watches) - {t for t, r in trainings.items() if _live(r)}:
             self._epoch_watches.pop(tid).unsubscribe()
+        record = FirestoreStore.model_from_doc(model)
+        record.key = self._key if is_model_key(self._key) else ""
         return History(
-            FirestoreStore.model_from_doc(model),
+            record,
             sorted(trainings.values(), key=lambda t: t.number),
             epochs,
         )

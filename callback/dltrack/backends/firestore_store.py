@@ -1,10 +1,12 @@
 """The Store on Cloud Firestore (through firebase-admin), for `firestore://PROJECT_ID` URLs.
 
-Documents (docs/protocol.md, "Store"): `models/{model_key}` {name, created_at, train_count} →
+Documents (docs/protocol.md, "Store"): `models/{model_id}` {name, created_at, train_count} →
 `trainings/{training_id}` {number, status, params, started_at, ended_at, last_seen, epochs_done,
 final_logs, stop, reason} → `epochs/{epoch:05d}` {epoch, logs, steps, started_at, ended_at}.
 Times are Unix seconds (floats), as in the local store. `params` is stored as JSON text: it
 holds user-chosen names, and Firestore refuses some field names (`__x__`) and nested arrays.
+A model is filed under its public id (`wire.keys.model_id`), never its key; `migrate_legacy`
+moves models that older versions filed under the key itself.
 
 Training numbers come from an optimistic transaction written with public calls only: read the
 model, then commit "train_count = n, only if the model is unchanged since that read" together
@@ -34,8 +36,14 @@ from urllib.parse import urlsplit
 
 from dltrack.backends.follow import Follow, OnChange
 from dltrack.backends.store import Store
-from dltrack.wire.errors import BackendError, MissingDependencyError, UnknownModelError
-from dltrack.wire.keys import new_model_key
+from dltrack.wire.errors import (
+    BackendError,
+    ConfigError,
+    DltrackError,
+    MissingDependencyError,
+    UnknownModelError,
+)
+from dltrack.wire.keys import is_model_key, model_id_of, new_model_key
 from dltrack.wire.records import (
     TRAINING_UPDATE_FIELDS,
     EpochRecord,
@@ -55,7 +63,8 @@ except ModuleNotFoundError as exc:  # not installed; any other ImportError is sh
         "Firestore support needs firebase-admin: pip install 'dltrack[firestore]'"
     ) from exc
 
-from dltrack.backends.firestore_credentials import firebase_credential
+from dltrack.backends.firebase_user import UserClient, signed_in
+from dltrack.backends.firestore_credentials import firebase_credential, granted_firebase
 from dltrack.backends.firestore_errors import server_error
 from dltrack.wire.timing import FIRESTORE_CALL_TIMEOUT_S, FIRESTORE_RETRY_DEADLINE_S
 
@@ -79,10 +88,16 @@ CALL = {"retry": RETRY, "timeout": FIRESTORE_CALL_TIMEOUT_S}
 _CONTENDED = (api_errors.FailedPrecondition, api_errors.AlreadyExists, api_errors.Aborted)
 
 
-def training_from_doc(model_key: str, doc: Any) -> TrainingRecord:
+LEGACY = (
+    "{} stored under the raw model key by an older dltrack; run `dltrack migrate` once "
+    "on the owner's machine (it moves each model under its public id)"
+)
+
+
+def training_from_doc(model_id: str, doc: Any) -> TrainingRecord:
     data = doc.to_dict() or {}
     return TrainingRecord(
-        model_key=model_key,
+        model_id=model_id,
         training_id=doc.id,
         number=int(data.get("number", 0)),
         status=as_status(data.get("status")),
@@ -111,6 +126,14 @@ class FirestoreStore(Store):
 
     def __init__(self, url: str) -> None:
         self._project = urlsplit(url).netloc
+        self._app: Any = None
+        self._db: Any  # firebase-admin's client, or a UserClient: the same Firestore API
+        grant = granted_firebase()
+        if grant is not None:
+            # A training box with only `DLTRACK_TRAINING_TOKEN`: a Firebase user, held to
+            # firestore.rules, instead of the admin service account.
+            self._db = UserClient(self._project, signed_in(grant))
+            return
         credential = firebase_credential()
         self._app = firebase_admin.initialize_app(
             credential,
@@ -124,6 +147,14 @@ class FirestoreStore(Store):
             firebase_admin.delete_app(self._app)
             raise
 
+    @classmethod
+    def as_user(cls, url: str, credentials: Any) -> FirestoreStore:
+        """A store that calls as the Firebase user of `credentials` (an ID token as `token`)."""
+        store = cls.__new__(cls)
+        store._project, store._app = urlsplit(url).netloc, None
+        store._db = UserClient(store._project, credentials)
+        return store
+
     @contextmanager
     def _calls(self) -> Iterator[None]:
         try:
@@ -131,23 +162,39 @@ class FirestoreStore(Store):
         except (api_errors.GoogleAPIError, auth_errors.GoogleAuthError) as exc:
             server_error(exc, self._project)
 
-    def model_ref(self, model_key: str) -> Any:
-        return self._db.collection("models").document(model_key)
+    def model_ref(self, model: str) -> Any:
+        return self._db.collection("models").document(model_id_of(model))
 
-    def trainings_ref(self, model_key: str) -> Any:
-        return self.model_ref(model_key).collection("trainings")
+    def missing(self, model: str) -> DltrackError:
+        """The error for a model that is not there: maybe it awaits `dltrack migrate`.
 
-    def epochs_ref(self, model_key: str, training_id: str) -> Any:
-        return self.trainings_ref(model_key).document(training_id).collection("epochs")
+        Looks for documents filed under keys by listing ids, never by asking for this key's
+        own path: that would send the key to the server. A narrow training token may not
+        list, and then the plain error stands.
+        """
+        with self._calls(), suppress(api_errors.PermissionDenied):
+            if self._legacy_ids():
+                return ConfigError(LEGACY.format(f"model {model_id_of(model)} may be"))
+        return UnknownModelError(model_id_of(model))
+
+    def _legacy_ids(self) -> list[str]:
+        docs = self._db.collection("models").select([]).stream(**CALL)
+        return [doc.id for doc in docs if is_model_key(doc.id)]
+
+    def trainings_ref(self, model: str) -> Any:
+        return self.model_ref(model).collection("trainings")
+
+    def epochs_ref(self, model: str, training_id: str) -> Any:
+        return self.trainings_ref(model).document(training_id).collection("epochs")
 
     def grpc_channel(self) -> Any:
         """The client's gRPC channel (its connectivity is what listeners depend on)."""
         return self._db._firestore_api.transport.grpc_channel
 
-    def follow(self, model_key: str, on_change: OnChange) -> Follow:
+    def follow(self, model: str, on_change: OnChange) -> Follow:
         from dltrack.backends.firestore_follow import FirestoreFollow
 
-        return FirestoreFollow(self, model_key, on_change)
+        return FirestoreFollow(self, model, on_change)
 
     # -- models -------------------------------------------------------------------------------
 
@@ -156,72 +203,111 @@ class FirestoreStore(Store):
         fields = {"name": name, "created_at": record.created_at, "train_count": 0}
         with self._calls():
             try:
-                self.model_ref(record.key).create(fields, **CALL)
+                self.model_ref(record.id).create(fields, **CALL)
             except api_errors.AlreadyExists:
                 # A retry of our own create whose first try landed but timed out (a slow
                 # server): the document is ours if it holds what we wrote (keys are random).
-                if (self.model_ref(record.key).get(**CALL).to_dict() or {}) != fields:
+                if (self.model_ref(record.id).get(**CALL).to_dict() or {}) != fields:
                     raise
         return record
 
-    def get_model(self, model_key: str) -> ModelRecord | None:
+    def get_model(self, model: str) -> ModelRecord | None:
         with self._calls():
-            doc = self.model_ref(model_key).get(**CALL)
+            doc = self.model_ref(model).get(**CALL)
         if not doc.exists:
+            if is_model_key(model) and isinstance(error := self.missing(model), ConfigError):
+                raise error
             return None
-        return self.model_from_doc(doc)
+        record = self.model_from_doc(doc)
+        record.key = model if is_model_key(model) else ""
+        return record
 
     @staticmethod
     def model_from_doc(doc: Any) -> ModelRecord:
         data = doc.to_dict() or {}
         return ModelRecord(
-            key=doc.id,
+            key="",
             name=str(data.get("name", "")),
             created_at=float(data.get("created_at") or 0.0),
             train_count=int(data.get("train_count") or 0),
+            id=doc.id,
         )
 
     def list_models(self) -> list[ModelRecord]:
         with self._calls():
             docs = list(self._db.collection("models").order_by("created_at").stream(**CALL))
+        legacy = [doc.id for doc in docs if is_model_key(doc.id)]
+        if legacy:
+            raise ConfigError(LEGACY.format(f"{len(legacy)} model(s) are"))
         return [self.model_from_doc(doc) for doc in docs]
 
-    def rename_model(self, model_key: str, name: str) -> bool:
+    def migrate_legacy(self) -> list[ModelRecord]:
+        """Move every model filed under its key to its id (copy, then delete); the moved ones.
+
+        Idempotent and safe to interrupt: a copy is complete before the original goes, and a
+        rerun copies again over what an interrupted run left.
+        """
+        with self._calls():
+            docs = [d for d in self._db.collection("models").stream(**CALL) if is_model_key(d.id)]
+        moved = []
+        for doc in docs:
+            new = self.model_ref(doc.id)
+            with self._calls():
+                trainings = list(doc.reference.collection("trainings").stream(**CALL))
+                for training in trainings:
+                    target = new.collection("trainings").document(training.id)
+                    for epoch in training.reference.collection("epochs").stream(**CALL):
+                        target.collection("epochs").document(epoch.id).set(epoch.to_dict(), **CALL)
+                    target.set(training.to_dict(), **CALL)
+                new.set(doc.to_dict(), **CALL)
+            self._delete_tree(doc.reference, [t.id for t in trainings])
+            record = self.model_from_doc(doc)
+            record.key, record.id = doc.id, model_id_of(doc.id)
+            moved.append(record)
+        return moved
+
+    def _delete_tree(self, model_ref: Any, training_ids: list[str]) -> None:
+        for training_id in training_ids:
+            self._delete_training_ref(model_ref.collection("trainings").document(training_id))
+        with self._calls():
+            model_ref.delete(**CALL)
+
+    def rename_model(self, model: str, name: str) -> bool:
         with self._calls():
             try:
-                self.model_ref(model_key).update({"name": name}, **CALL)
+                self.model_ref(model).update({"name": name}, **CALL)
             except api_errors.NotFound:
                 return False
         return True
 
-    def delete_model(self, model_key: str) -> bool:
+    def delete_model(self, model: str) -> bool:
         with self._calls():
-            existed = bool(self.model_ref(model_key).get(**CALL).exists)
-            trainings = list(self.trainings_ref(model_key).stream(**CALL))
+            existed = bool(self.model_ref(model).get(**CALL).exists)
+            trainings = list(self.trainings_ref(model).stream(**CALL))
         for training in trainings:
-            self.delete_training(model_key, training.id)
+            self.delete_training(model, training.id)
         with self._calls():
-            self.model_ref(model_key).delete(**CALL)
+            self.model_ref(model).delete(**CALL)
         return existed
 
     # -- trainings ----------------------------------------------------------------------------
 
     def start_training(
-        self, model_key: str, training_id: str, params: dict[str, Any], started_at: float
+        self, model: str, training_id: str, params: dict[str, Any], started_at: float
     ) -> int:
-        model_ref = self.model_ref(model_key)
-        training_ref = self.trainings_ref(model_key).document(training_id)
+        model_ref = self.model_ref(model)
+        training_ref = self.trainings_ref(model).document(training_id)
         for _ in range(NUMBERING_ATTEMPTS):
             with self._calls():
                 existing = training_ref.get(**CALL)
                 if existing.exists:
                     return int(existing.get("number"))
-                model = model_ref.get(**CALL)
-            if not model.exists:
-                raise UnknownModelError(model_key)
-            number = int(model.get("train_count") or 0) + 1
+                snapshot = model_ref.get(**CALL)
+            if not snapshot.exists:
+                raise self.missing(model)
+            number = int(snapshot.get("train_count") or 0) + 1
             batch = self._db.batch()
-            unchanged = self._db.write_option(last_update_time=model.update_time)
+            unchanged = self._db.write_option(last_update_time=snapshot.update_time)
             batch.update(model_ref, {"train_count": number}, option=unchanged)
             batch.create(
                 training_ref,
@@ -250,7 +336,7 @@ class FirestoreStore(Store):
             f"after {NUMBERING_ATTEMPTS} attempts (too many trainings starting at once)"
         )
 
-    def update_training(self, model_key: str, training_id: str, **fields: Any) -> None:
+    def update_training(self, model: str, training_id: str, **fields: Any) -> None:
         unknown = set(fields) - TRAINING_UPDATE_FIELDS
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
@@ -260,23 +346,25 @@ class FirestoreStore(Store):
             fields["params"] = json.dumps(fields["params"] or {})
         with self._calls(), suppress(api_errors.NotFound):
             # Like the local store, updating a training that is not there changes nothing.
-            self.trainings_ref(model_key).document(training_id).update(fields, **CALL)
+            self.trainings_ref(model).document(training_id).update(fields, **CALL)
 
-    def get_training(self, model_key: str, training_id: str) -> TrainingRecord | None:
+    def get_training(self, model: str, training_id: str) -> TrainingRecord | None:
         with self._calls():
-            doc = self.trainings_ref(model_key).document(training_id).get(**CALL)
-        return training_from_doc(model_key, doc) if doc.exists else None
+            doc = self.trainings_ref(model).document(training_id).get(**CALL)
+        return training_from_doc(model_id_of(model), doc) if doc.exists else None
 
-    def list_trainings(self, model_key: str) -> list[TrainingRecord]:
+    def list_trainings(self, model: str) -> list[TrainingRecord]:
         with self._calls():
-            docs = list(self.trainings_ref(model_key).order_by("number").stream(**CALL))
-        return [training_from_doc(model_key, doc) for doc in docs]
+            docs = list(self.trainings_ref(model).order_by("number").stream(**CALL))
+        return [training_from_doc(model_id_of(model), doc) for doc in docs]
 
-    def delete_training(self, model_key: str, training_id: str) -> bool:
-        training_ref = self.trainings_ref(model_key).document(training_id)
+    def delete_training(self, model: str, training_id: str) -> bool:
+        return self._delete_training_ref(self.trainings_ref(model).document(training_id))
+
+    def _delete_training_ref(self, training_ref: Any) -> bool:
         with self._calls():
             existed = bool(training_ref.get(**CALL).exists)
-            refs = [doc.reference for doc in self.epochs_ref(model_key, training_id).stream(**CALL)]
+            refs = [doc.reference for doc in training_ref.collection("epochs").stream(**CALL)]
             refs.append(training_ref)
             for start in range(0, len(refs), DELETE_CHUNK):
                 batch = self._db.batch()
@@ -287,15 +375,15 @@ class FirestoreStore(Store):
 
     # -- epochs -------------------------------------------------------------------------------
 
-    def write_epoch(self, model_key: str, training_id: str, record: EpochRecord) -> None:
+    def write_epoch(self, model: str, training_id: str, record: EpochRecord) -> None:
         with self._calls():
-            self.epochs_ref(model_key, training_id).document(f"{record.epoch:05d}").set(
+            self.epochs_ref(model, training_id).document(f"{record.epoch:05d}").set(
                 record.to_json(), **CALL
             )
 
-    def list_epochs(self, model_key: str, training_id: str) -> list[EpochRecord]:
+    def list_epochs(self, model: str, training_id: str) -> list[EpochRecord]:
         with self._calls():
-            docs = list(self.epochs_ref(model_key, training_id).order_by("epoch").stream(**CALL))
+            docs = list(self.epochs_ref(model, training_id).order_by("epoch").stream(**CALL))
         return [epoch_from_doc(doc) for doc in docs]
 
     def close(self) -> None:
@@ -306,5 +394,6 @@ class FirestoreStore(Store):
                 api.transport.close()
         except Exception:  # noqa: BLE001 - best effort: the channel dies with the process anyway
             pass
-        with suppress(ValueError):  # already deleted
-            firebase_admin.delete_app(self._app)
+        if self._app is not None:
+            with suppress(ValueError):  # already deleted
+                firebase_admin.delete_app(self._app)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dltrack.wire.errors import UnknownModelError
+from dltrack.wire.keys import model_id_of
 from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
 from dltrack.wire.timing import REFRESH_S
 
@@ -52,14 +53,17 @@ class Follow(ABC):
 
 
 class PollingFollow(Follow):
-    def __init__(self, store: Store, model_key: str) -> None:
+    def __init__(self, store: Store, model: str) -> None:
         self._store = store
-        self._model_key = model_key
+        # The key where the viewer holds it (the store can then tell a model that awaits
+        # `dltrack migrate`), else the public id, which names every document.
+        self._model = model
+        self._id = model_id_of(model)
         self._epochs_read: dict[str, tuple[tuple[str, int], list[EpochRecord]]] = {}
 
     def current(self) -> History:
-        key = self._model_key
-        model = self._store.get_model(key)
+        key = self._id
+        model = self._store.get_model(self._model)
         if model is None:
             raise UnknownModelError(key)
         trainings = self._store.list_trainings(key)

@@ -17,6 +17,7 @@ from pathlib import Path
 from dltrack.backends.broker import Broker, Feed
 from dltrack.backends.local_db import connect
 from dltrack.wire.errors import BackendError
+from dltrack.wire.keys import model_id_of
 from dltrack.wire.protocol import ALL_TRAININGS, Command, Message, encode
 from dltrack.wire.timing import (
     LOCAL_COMMAND_POLL_INTERVAL_S,
@@ -77,13 +78,13 @@ class _RowFeed(Feed):
 class _CommandFeed(_RowFeed):
     interval = LOCAL_COMMAND_POLL_INTERVAL_S
 
-    def __init__(self, broker: LocalBroker, model_key: str, training_id: str) -> None:
+    def __init__(self, broker: LocalBroker, model_id: str, training_id: str) -> None:
         query = (
-            "SELECT id, body FROM commands WHERE model_key = ? AND target IN (?, ?) AND id > ? "
+            "SELECT id, body FROM commands WHERE model_id = ? AND target IN (?, ?) AND id > ? "
             "ORDER BY id LIMIT 200"
         )
-        super().__init__(broker, "commands", query, (model_key, training_id, ALL_TRAININGS))
-        self._model_key = model_key
+        super().__init__(broker, "commands", query, (model_id, training_id, ALL_TRAININGS))
+        self._model_id = model_id
         self._training_id = training_id
         self._seen_at = 0.0
         self.before_read()
@@ -94,9 +95,9 @@ class _CommandFeed(_RowFeed):
         now = time.time()
         if now - self._seen_at >= LOCAL_LISTENER_REFRESH_S:
             self._broker._write(
-                "INSERT OR REPLACE INTO listeners (model_key, training_id, last_seen) "
+                "INSERT OR REPLACE INTO listeners (model_id, training_id, last_seen) "
                 "VALUES (?, ?, ?)",
-                (self._model_key, self._training_id, now),
+                (self._model_id, self._training_id, now),
             )
             self._seen_at = now
 
@@ -104,8 +105,8 @@ class _CommandFeed(_RowFeed):
         with _command_feeds_lock:
             _command_feeds.get(self._broker.path, weakref.WeakSet()).discard(self)
         self._broker._write(
-            "DELETE FROM listeners WHERE model_key = ? AND training_id = ?",
-            (self._model_key, self._training_id),
+            "DELETE FROM listeners WHERE model_id = ? AND training_id = ?",
+            (self._model_id, self._training_id),
         )
 
 
@@ -142,36 +143,36 @@ class LocalBroker(Broker):
     def publish_update(self, message: Message) -> None:
         now = time.time()
         self._write(
-            "INSERT INTO updates (model_key, ts, body) VALUES (?, ?, ?)",
-            (message["model_key"], now, encode(message)),
+            "INSERT INTO updates (model_id, ts, body) VALUES (?, ?, ?)",
+            (message["model_id"], now, encode(message)),
         )
         self._prune(now)
 
-    def subscribe_updates(self, model_key: str) -> Feed:
-        query = "SELECT id, body FROM updates WHERE model_key = ? AND id > ? ORDER BY id LIMIT 500"
-        return _RowFeed(self, "updates", query, (model_key,))
+    def subscribe_updates(self, model: str) -> Feed:
+        query = "SELECT id, body FROM updates WHERE model_id = ? AND id > ? ORDER BY id LIMIT 500"
+        return _RowFeed(self, "updates", query, (model_id_of(model),))
 
-    def listen_commands(self, model_key: str, training_id: str) -> Feed:
-        return _CommandFeed(self, model_key, training_id)
+    def listen_commands(self, model: str, training_id: str) -> Feed:
+        return _CommandFeed(self, model_id_of(model), training_id)
 
     def send_command(self, command: Command) -> bool:
         now = time.time()
         if command.target == ALL_TRAININGS:
             rows = self._read(
-                "SELECT 1, '' FROM listeners WHERE model_key = ? AND last_seen > ?",
-                (command.model_key, now - LOCAL_LISTENER_FRESH_S),
+                "SELECT 1, '' FROM listeners WHERE model_id = ? AND last_seen > ?",
+                (command.model_id, now - LOCAL_LISTENER_FRESH_S),
             )
         else:
             rows = self._read(
-                "SELECT 1, '' FROM listeners WHERE model_key = ? AND training_id = ? "
+                "SELECT 1, '' FROM listeners WHERE model_id = ? AND training_id = ? "
                 "AND last_seen > ?",
-                (command.model_key, command.target, now - LOCAL_LISTENER_FRESH_S),
+                (command.model_id, command.target, now - LOCAL_LISTENER_FRESH_S),
             )
         if not rows:
             return False
         self._write(
-            "INSERT INTO commands (model_key, target, ts, body) VALUES (?, ?, ?, ?)",
-            (command.model_key, command.target, now, encode(command.to_message())),
+            "INSERT INTO commands (model_id, target, ts, body) VALUES (?, ?, ?, ?)",
+            (command.model_id, command.target, now, encode(command.to_message())),
         )
         self._prune(now)
         with _command_feeds_lock:

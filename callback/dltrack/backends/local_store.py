@@ -13,7 +13,7 @@ from typing import Any
 from dltrack.backends.local_db import connect
 from dltrack.backends.store import Store
 from dltrack.wire.errors import BackendError, UnknownModelError
-from dltrack.wire.keys import new_model_key
+from dltrack.wire.keys import model_id_of, new_model_key
 from dltrack.wire.records import (
     TRAINING_UPDATE_FIELDS,
     EpochRecord,
@@ -24,15 +24,15 @@ from dltrack.wire.records import (
 
 _JSON_FIELDS = ("params", "final_logs", "stop")
 _TRAINING_COLUMNS = (
-    "model_key, training_id, number, status, params, started_at, ended_at, last_seen, "
+    "model_id, training_id, number, status, params, started_at, ended_at, last_seen, "
     "epochs_done, final_logs, stop, reason"
 )
 
 
 def _training(row: tuple[Any, ...]) -> TrainingRecord:
-    (key, tid, number, status, params, started, ended, seen, done, final, stop, reason) = row
+    (mid, tid, number, status, params, started, ended, seen, done, final, stop, reason) = row
     return TrainingRecord(
-        model_key=key,
+        model_id=mid,
         training_id=tid,
         number=number,
         status=as_status(status),
@@ -74,64 +74,65 @@ class LocalStore(Store):
         record = ModelRecord(key=new_model_key(), name=name, created_at=time.time())
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO models (key, name, created_at, train_count) VALUES (?, ?, ?, 0)",
-                (record.key, record.name, record.created_at),
+                "INSERT INTO models (id, key, name, created_at, train_count) "
+                "VALUES (?, ?, ?, ?, 0)",
+                (record.id, record.key, record.name, record.created_at),
             )
         return record
 
-    def get_model(self, model_key: str) -> ModelRecord | None:
+    def get_model(self, model: str) -> ModelRecord | None:
+        mid = model_id_of(model)
         rows = self._query(
-            "SELECT key, name, created_at, train_count FROM models WHERE key = ?", (model_key,)
+            "SELECT key, name, created_at, train_count, id FROM models WHERE id = ?", (mid,)
         )
         return ModelRecord(*rows[0]) if rows else None
 
     def list_models(self) -> list[ModelRecord]:
         rows = self._query(
-            "SELECT key, name, created_at, train_count FROM models ORDER BY created_at"
+            "SELECT key, name, created_at, train_count, id FROM models ORDER BY created_at"
         )
         return [ModelRecord(*row) for row in rows]
 
-    def rename_model(self, model_key: str, name: str) -> bool:
+    def rename_model(self, model: str, name: str) -> bool:
+        mid = model_id_of(model)
         with self._transaction() as db:
-            return (
-                db.execute("UPDATE models SET name = ? WHERE key = ?", (name, model_key)).rowcount
-                > 0
-            )
+            return db.execute("UPDATE models SET name = ? WHERE id = ?", (name, mid)).rowcount > 0
 
-    def delete_model(self, model_key: str) -> bool:
+    def delete_model(self, model: str) -> bool:
+        mid = model_id_of(model)
         with self._transaction() as db:
-            db.execute("DELETE FROM epochs WHERE model_key = ?", (model_key,))
-            db.execute("DELETE FROM trainings WHERE model_key = ?", (model_key,))
-            return db.execute("DELETE FROM models WHERE key = ?", (model_key,)).rowcount > 0
+            db.execute("DELETE FROM epochs WHERE model_id = ?", (mid,))
+            db.execute("DELETE FROM trainings WHERE model_id = ?", (mid,))
+            return db.execute("DELETE FROM models WHERE id = ?", (mid,)).rowcount > 0
 
     def start_training(
-        self, model_key: str, training_id: str, params: dict[str, Any], started_at: float
+        self, model: str, training_id: str, params: dict[str, Any], started_at: float
     ) -> int:
+        mid = model_id_of(model)
         with self._transaction() as db:
             existing = db.execute(
-                "SELECT number FROM trainings WHERE model_key = ? AND training_id = ?",
-                (model_key, training_id),
+                "SELECT number FROM trainings WHERE model_id = ? AND training_id = ?",
+                (mid, training_id),
             ).fetchone()
             if existing:
                 return int(existing[0])
             if (
                 db.execute(
-                    "UPDATE models SET train_count = train_count + 1 WHERE key = ?", (model_key,)
+                    "UPDATE models SET train_count = train_count + 1 WHERE id = ?", (mid,)
                 ).rowcount
                 == 0
             ):
-                raise UnknownModelError(model_key)
-            number = db.execute(
-                "SELECT train_count FROM models WHERE key = ?", (model_key,)
-            ).fetchone()[0]
+                raise UnknownModelError(mid)
+            number = db.execute("SELECT train_count FROM models WHERE id = ?", (mid,)).fetchone()[0]
             db.execute(
                 f"INSERT INTO trainings ({_TRAINING_COLUMNS}) "
                 "VALUES (?, ?, ?, 'running', ?, ?, NULL, ?, 0, '{}', NULL, NULL)",
-                (model_key, training_id, number, json.dumps(params), started_at, started_at),
+                (mid, training_id, number, json.dumps(params), started_at, started_at),
             )
         return int(number)
 
-    def update_training(self, model_key: str, training_id: str, **fields: Any) -> None:
+    def update_training(self, model: str, training_id: str, **fields: Any) -> None:
+        mid = model_id_of(model)
         unknown = set(fields) - TRAINING_UPDATE_FIELDS
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
@@ -143,46 +144,50 @@ class LocalStore(Store):
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self._transaction() as db:
             db.execute(
-                f"UPDATE trainings SET {assignments} WHERE model_key = ? AND training_id = ?",
-                (*values, model_key, training_id),
+                f"UPDATE trainings SET {assignments} WHERE model_id = ? AND training_id = ?",
+                (*values, mid, training_id),
             )
 
-    def get_training(self, model_key: str, training_id: str) -> TrainingRecord | None:
+    def get_training(self, model: str, training_id: str) -> TrainingRecord | None:
+        mid = model_id_of(model)
         rows = self._query(
-            f"SELECT {_TRAINING_COLUMNS} FROM trainings WHERE model_key = ? AND training_id = ?",
-            (model_key, training_id),
+            f"SELECT {_TRAINING_COLUMNS} FROM trainings WHERE model_id = ? AND training_id = ?",
+            (mid, training_id),
         )
         return _training(rows[0]) if rows else None
 
-    def list_trainings(self, model_key: str) -> list[TrainingRecord]:
+    def list_trainings(self, model: str) -> list[TrainingRecord]:
+        mid = model_id_of(model)
         rows = self._query(
-            f"SELECT {_TRAINING_COLUMNS} FROM trainings WHERE model_key = ? ORDER BY number",
-            (model_key,),
+            f"SELECT {_TRAINING_COLUMNS} FROM trainings WHERE model_id = ? ORDER BY number",
+            (mid,),
         )
         return [_training(row) for row in rows]
 
-    def delete_training(self, model_key: str, training_id: str) -> bool:
+    def delete_training(self, model: str, training_id: str) -> bool:
+        mid = model_id_of(model)
         with self._transaction() as db:
             db.execute(
-                "DELETE FROM epochs WHERE model_key = ? AND training_id = ?",
-                (model_key, training_id),
+                "DELETE FROM epochs WHERE model_id = ? AND training_id = ?",
+                (mid, training_id),
             )
             return (
                 db.execute(
-                    "DELETE FROM trainings WHERE model_key = ? AND training_id = ?",
-                    (model_key, training_id),
+                    "DELETE FROM trainings WHERE model_id = ? AND training_id = ?",
+                    (mid, training_id),
                 ).rowcount
                 > 0
             )
 
-    def write_epoch(self, model_key: str, training_id: str, record: EpochRecord) -> None:
+    def write_epoch(self, model: str, training_id: str, record: EpochRecord) -> None:
+        mid = model_id_of(model)
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO epochs "
-                "(model_key, training_id, epoch, logs, steps, started_at, ended_at) "
+                "(model_id, training_id, epoch, logs, steps, started_at, ended_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    model_key,
+                    mid,
                     training_id,
                     record.epoch,
                     json.dumps(record.logs),
@@ -192,11 +197,12 @@ class LocalStore(Store):
                 ),
             )
 
-    def list_epochs(self, model_key: str, training_id: str) -> list[EpochRecord]:
+    def list_epochs(self, model: str, training_id: str) -> list[EpochRecord]:
+        mid = model_id_of(model)
         rows = self._query(
             "SELECT epoch, logs, steps, started_at, ended_at FROM epochs "
-            "WHERE model_key = ? AND training_id = ? ORDER BY epoch",
-            (model_key, training_id),
+            "WHERE model_id = ? AND training_id = ? ORDER BY epoch",
+            (mid, training_id),
         )
         return [EpochRecord(e, json.loads(logs), s, a, b) for e, logs, s, a, b in rows]
 

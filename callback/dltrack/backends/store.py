@@ -3,6 +3,9 @@
 Implementations: `backends.local_store.LocalStore` (SQLite, the embedded default) and
 `backends.firestore_store.FirestoreStore`. Batch-level progress never reaches a Store. Methods
 raise `BackendError` when the server cannot be reached.
+
+`model` names a model by its key or by its public id (`wire.keys.model_id_of`): every record is
+filed under the id, so a store never holds a key as a document id (docs/security.md).
 """
 
 from __future__ import annotations
@@ -19,21 +22,21 @@ class Store(ABC):
     def create_model(self, name: str) -> ModelRecord: ...
 
     @abstractmethod
-    def get_model(self, model_key: str) -> ModelRecord | None: ...
+    def get_model(self, model: str) -> ModelRecord | None: ...
 
     @abstractmethod
     def list_models(self) -> list[ModelRecord]: ...
 
     @abstractmethod
-    def rename_model(self, model_key: str, name: str) -> bool: ...
+    def rename_model(self, model: str, name: str) -> bool: ...
 
     @abstractmethod
-    def delete_model(self, model_key: str) -> bool:
+    def delete_model(self, model: str) -> bool:
         """Delete the model with all its trainings and epochs; False if there was none."""
 
     @abstractmethod
     def start_training(
-        self, model_key: str, training_id: str, params: dict[str, Any], started_at: float
+        self, model: str, training_id: str, params: dict[str, Any], started_at: float
     ) -> int:
         """Record a running training and return its number (1, 2, 3… per model, atomic).
 
@@ -42,25 +45,32 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def update_training(self, model_key: str, training_id: str, **fields: Any) -> None:
+    def update_training(self, model: str, training_id: str, **fields: Any) -> None:
         """Change some of `records.TRAINING_UPDATE_FIELDS` of a training."""
 
     @abstractmethod
-    def get_training(self, model_key: str, training_id: str) -> TrainingRecord | None: ...
+    def get_training(self, model: str, training_id: str) -> TrainingRecord | None: ...
 
     @abstractmethod
-    def list_trainings(self, model_key: str) -> list[TrainingRecord]:
+    def list_trainings(self, model: str) -> list[TrainingRecord]:
         """Trainings of the model, by number ascending."""
 
     @abstractmethod
-    def delete_training(self, model_key: str, training_id: str) -> bool: ...
+    def delete_training(self, model: str, training_id: str) -> bool: ...
 
     @abstractmethod
-    def write_epoch(self, model_key: str, training_id: str, record: EpochRecord) -> None:
+    def write_epoch(self, model: str, training_id: str, record: EpochRecord) -> None:
         """Write one epoch; writing the same epoch again replaces it (never duplicates)."""
 
     @abstractmethod
-    def list_epochs(self, model_key: str, training_id: str) -> list[EpochRecord]: ...
+    def list_epochs(self, model: str, training_id: str) -> list[EpochRecord]: ...
+
+    def migrate_legacy(self) -> list[ModelRecord]:
+        """Move models an older dltrack filed under their keys; the moved ones (with keys).
+
+        Nothing to do by default: the local store migrates as it opens (`local_db`).
+        """
+        return []
 
     def follow(self, model_key: str, on_change: OnChange) -> Follow:
         """Follow the model's history (backends/follow.py); polls unless overridden."""

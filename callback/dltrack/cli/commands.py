@@ -1,4 +1,5 @@
-"""The `dltrack` command: `models`, `trainings`, `watch`, `stop`, `demo`, `doctor`, `sync`.
+"""The `dltrack` command: `models`, `trainings`, `watch`, `stop`, `demo`, `doctor`, `sync`,
+`grant`, `migrate`, `share`.
 
 Each module in `COMMAND_MODULES` adds its commands with `add_parser(subparsers)`; a new
 command is one module and one line here. Every command resolves its broker and store like
@@ -11,13 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dltrack.cli import demo, doctor, live, models, serve, sync, trainings
+from dltrack.cli import access, demo, doctor, grant, live, models, serve, sync, trainings
 from dltrack.cli.parsing import EXIT_USAGE, Parser, call
 from dltrack.wire import config
 from dltrack.wire.errors import ConfigError, DltrackError, UnknownModelError
 
 EXIT_FAILED = 1
-COMMAND_MODULES = (models, trainings, live, serve, demo, doctor, sync)
+COMMAND_MODULES = (models, trainings, live, serve, demo, doctor, sync, grant, access)
 
 # Spellings of the release before, still understood for one release (see the README).
 TRAININGS_ACTIONS = ("list", "show", "delete")

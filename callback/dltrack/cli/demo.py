@@ -33,8 +33,9 @@ def demo(broker: str | None, store: str | None, epochs: int, step_delay: float) 
     """Train the demo CNN in a child process and watch it; Ctrl+C offers to stop or detach."""
     _check_demo_needs()
     model = api.find_or_create_model("dltrack demo", store=store)
-    print(f"demo model key: {model.key}")
-    say(f"in a notebook too: %load_ext dltrack, then %dltrack {model.key}")
+    key = model.key
+    print(f"demo model key: {key}")
+    say(f"in a notebook too: %load_ext dltrack, then %dltrack {key}")
     env = dict(os.environ)
     if broker:
         env["DLTRACK_BROKER_URL"] = broker
@@ -46,13 +47,13 @@ def demo(broker: str | None, store: str | None, epochs: int, step_delay: float) 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # Appended to: a detached demo may still be writing to it.
     with log_path.open("a") as log_file:
-        log_file.write(f"== dltrack demo, model {model.key}, {time.strftime('%c')}\n")
+        log_file.write(f"== dltrack demo, model {model.id}, {time.strftime('%c')}\n")
         log_file.flush()
-        child = _start_demo(model.key, epochs, step_delay, env, log_file)
+        child = _start_demo(key, epochs, step_delay, env, log_file)
     detached: list[bool] = []
     try:
         code = watch(
-            model.key,
+            key,
             broker=broker,
             store=store,
             until_end=True,
@@ -62,7 +63,7 @@ def demo(broker: str | None, store: str | None, epochs: int, step_delay: float) 
         if detached:
             same = " (with the same --broker/--store)" if broker or store else ""
             say(f"the demo training goes on (pid {child.pid}); stop it with")
-            say(f"  dltrack stop {model.key}{same}")
+            say(f"  dltrack stop {key}{same}")
             return code
         if code == EXIT_INTERRUPTED:  # Ctrl+C before the training started: nothing to keep
             _end(child)

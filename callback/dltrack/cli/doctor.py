@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dltrack.cli.parsing import Subparsers, command
 from dltrack.wire import config
 from dltrack.wire.errors import DltrackError
-from dltrack.wire.keys import new_model_key, new_training_id
+from dltrack.wire.keys import model_id, new_model_key, new_training_id
 from dltrack.wire.protocol import HEARTBEAT, STOP, Command, make_update, parse_command, parse_update
 
 ROUND_TRIP_TIMEOUT_S = 5.0
@@ -54,7 +54,7 @@ def check_broker(url: str) -> Check:
         feed = broker.subscribe_updates(key)
         commands = broker.listen_commands(key, training)
         try:
-            broker.publish_update(make_update(HEARTBEAT, key, training, 1, snapshot={}))
+            broker.publish_update(make_update(HEARTBEAT, model_id(key), training, 1, snapshot={}))
             deadline = time.monotonic() + ROUND_TRIP_TIMEOUT_S
             received: list[bytes] = []
             while not received and time.monotonic() < deadline:
@@ -106,12 +106,12 @@ def check_store(url: str) -> Check:
     try:
         model = store.create_model("dltrack doctor check (safe to delete)")
         try:
-            found = store.get_model(model.key)
+            found = store.get_model(model.id)
         finally:
-            store.delete_model(model.key)
+            store.delete_model(model.id)
         if found is None or found.name != model.name:
             return Check("store", False, f"{shown}: a record was written but did not read back")
-        if store.get_model(model.key) is not None:
+        if store.get_model(model.id) is not None:
             return Check("store", False, f"{shown}: a record could not be deleted")
     except DltrackError as exc:
         return Check("store", False, str(exc))
@@ -120,7 +120,14 @@ def check_store(url: str) -> Check:
     finally:
         store.close()
     elapsed = (time.monotonic() - started) * 1000
-    return Check("store", True, f"{shown}: write, read and delete work ({elapsed:.0f} ms)")
+    detail = f"{shown}: write, read and delete work ({elapsed:.0f} ms)"
+    if url.startswith("firestore://"):
+        # The doctor runs as admin, which the rules do not bind: say what granted boxes need.
+        detail += (
+            "; training boxes with a `dltrack grant` token also need the shipped firestore.rules "
+            "deployed (firebase deploy --only firestore:rules, or the console's Rules tab)"
+        )
+    return Check("store", True, detail)
 
 
 def run_checks(settings: config.Settings) -> list[Check]:

@@ -11,7 +11,7 @@ from dltrack.wire.keys import check_name
 def create(name: str, store: str | None, as_json: bool) -> int:
     model = api.create_model(name, store=store)
     if as_json:
-        print_json(model.to_json())
+        print_json({**model.to_json(), "key": model.key})
     else:
         print(f"created model {model.name!r}; its key (keep it secret, it grants control):")
         print(model.key)
@@ -21,19 +21,22 @@ def create(name: str, store: str | None, as_json: bool) -> int:
 def list_models(store: str | None, as_json: bool) -> int:
     models = api.list_models(store=store)
     if as_json:
-        print_json([m.to_json() for m in models])
+        # The keys belong to this machine's own output; a store without them gives "".
+        print_json([{**m.to_json(), "key": m.key} for m in models])
         return 0
     if not models:
         print('no models yet: dltrack models create "my model"')
     for m in models:
-        print(f"{m.key}  {m.train_count:>4} trainings  {when(m.created_at)}  {m.name}")
+        # A store that holds only ids (Firestore) shows the id: the key was printed once, at
+        # `models create`, and is kept by its owner.
+        print(f"{m.key or m.id}  {m.train_count:>4} trainings  {when(m.created_at)}  {m.name}")
     return 0
 
 
 def delete(key: str, store: str | None) -> int:
     with api.open_settings_store(store) as opened:
         model = api.get_model(opened, key)
-        opened.delete_model(model.key)
+        opened.delete_model(model.id)
     print(f"deleted model {model.name!r} with its trainings")
     return 0
 
@@ -42,7 +45,7 @@ def rename(key: str, name: str, store: str | None) -> int:
     name = check_name(name)
     with api.open_settings_store(store) as opened:
         model = api.get_model(opened, key)
-        opened.rename_model(model.key, name)
+        opened.rename_model(model.id, name)
     print(f"renamed {model.name!r} to {name!r}")
     return 0
 

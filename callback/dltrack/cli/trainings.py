@@ -13,10 +13,10 @@ from dltrack.viewing.terminal_format import logs, metric, order_metrics, param_r
 def list_trainings(key: str, store: str | None, as_json: bool, csv: bool) -> int:
     with api.open_settings_store(store) as opened:
         model = api.get_model(opened, key)
-        trainings = opened.list_trainings(model.key)
+        trainings = opened.list_trainings(model.id)
         if as_json or csv:
             rows = [
-                {**t.to_json(), "epochs": [e.to_json() for e in opened.list_epochs(model.key, tid)]}
+                {**t.to_json(), "epochs": [e.to_json() for e in opened.list_epochs(model.id, tid)]}
                 for t in trainings
                 if (tid := t.training_id)
             ]
@@ -39,8 +39,8 @@ def list_trainings(key: str, store: str | None, as_json: bool, csv: bool) -> int
 def show(key: str, training: str, store: str | None, as_json: bool) -> int:
     with api.open_settings_store(store) as opened:
         model = api.get_model(opened, key)
-        t = api.find_training(opened, model.key, training)
-        epochs = opened.list_epochs(model.key, t.training_id)
+        t = api.find_training(opened, model.id, training)
+        epochs = opened.list_epochs(model.id, t.training_id)
     if as_json:
         print_json({**t.to_json(), "epochs": [e.to_json() for e in epochs]})
         return 0
@@ -58,8 +58,8 @@ def show(key: str, training: str, store: str | None, as_json: bool) -> int:
 def delete(key: str, training: str, store: str | None) -> int:
     with api.open_settings_store(store) as opened:
         model = api.get_model(opened, key)
-        found = api.find_training(opened, model.key, training)
-        opened.delete_training(model.key, found.training_id)
+        found = api.find_training(opened, model.id, training)
+        opened.delete_training(model.id, found.training_id)
     print(f"deleted training #{found.number} of {model.name!r}")
     return 0
 

@@ -24,8 +24,11 @@ from dltrack.backends.reconnect import BrokerLine, Reconnecting
 from dltrack.training.fit_frame import FitFrame
 from dltrack.training.presence import Presence
 from dltrack.training.session import TrainingSession, finish
+from dltrack.wire import auth
+from dltrack.wire.auth import ReplayGuard
 from dltrack.wire.config import mask_url
 from dltrack.wire.errors import BackendError, DltrackError
+from dltrack.wire.keys import model_id
 from dltrack.wire.protocol import (
     ACK,
     EPOCH_BEGIN,
@@ -52,6 +55,10 @@ from dltrack.wire.timing import (
 log = logging.getLogger("dltrack")
 
 FULL_EVERY = 10  # every this many heartbeats while watched carries the full snapshot
+# Refusals are acknowledged (the sender learns why) at most this often on average, so that a
+# flood of forged commands cannot make the training flood the broker with acks.
+REFUSAL_ACKS_PER_S = 5.0
+REFUSAL_BURST = 20.0
 
 
 class BrokerLink:
@@ -73,8 +80,11 @@ class BrokerLink:
         self.done = False  # the loop ended: the relay thread stops
         self.announced: int | None = None  # the training number viewers were last told
         self.liveness_at = 0.0
-        self.seen_commands: set[str] = set()
+        self.model_id = model_id(session.model_key)
+        self.replays = ReplayGuard()
         self.ignored_commands = 0
+        self.refusal_allowance = REFUSAL_BURST
+        self.refusal_at = time.monotonic()
         self._fit = fit
 
     # -- connection -------------------------------------------------------------------------
@@ -83,7 +93,7 @@ class BrokerLink:
         s = self.session
         line = BrokerLine(
             open_broker(s.settings.broker_url),
-            lambda broker: broker.listen_commands(s.model_key, s.training_id),
+            lambda broker: broker.listen_commands(self.model_id, s.training_id),
         )
         self.line.succeeded()  # nothing to wait for: listening went through the server
         s.broker_connected = True
@@ -108,7 +118,7 @@ class BrokerLink:
             return
         s = self.session
         self.seq += 1
-        message = make_update(message_type, s.model_key, s.training_id, self.seq, **body)
+        message = make_update(message_type, self.model_id, s.training_id, self.seq, **body)
         try:
             line.broker.publish_update(message)
         except BackendError as exc:
@@ -253,26 +263,28 @@ class BrokerLink:
 
     def _handle_command(self, command: Command | None) -> None:
         s = self.session
-        if (
-            command is None
-            or not command.addressed_to(s.model_key, s.training_id)
-            or command.ts < s.started_at - COMMAND_MAX_AGE_S
-            or command.id in self.seen_commands
-        ):
-            self.ignored_commands += 1
-            log.debug("ignored a command (%d so far)", self.ignored_commands)
+        if command is None or not command.addressed_to(self.model_id, s.training_id):
+            self._ignore()
             return
+        now = time.time()
+        reason = command.refusal(s.model_key, now)
         if command.kind == HELLO:
-            # Presence only: no ack (a hello must not make the training say more than the
-            # rate it switches to), and not remembered (its id guards nothing).
-            self.presence.hello(time.monotonic())
+            # Presence only, signed with the viewing token: no ack (a hello must not make the
+            # training say more than the rate it switches to) and not remembered (a replayed
+            # hello only renews a presence, which expires on its own).
+            if reason is None:
+                self.presence.hello(time.monotonic())
+            else:
+                self._ignore()
             return
-        if len(self.seen_commands) < 10_000:
-            self.seen_commands.add(command.id)
-        if s.ended.is_set():
-            self._publish(
-                ACK, command_id=command.id, accepted=False, reason="the training has already ended"
-            )
+        if reason is None and command.ts < s.started_at - COMMAND_MAX_AGE_S:
+            reason = "stale command: sent before this training started"
+        if reason is None and not self.replays.first_time(command.id, command.ts, now):
+            reason = auth.REPLAYED
+        if reason is None and s.ended.is_set():
+            reason = "the training has already ended"
+        if reason is not None:
+            self._refuse(command, reason)
             return
         current = s.stop_request
         # A plain stop may upgrade a stop-after-epoch; never the other way round.
@@ -281,6 +293,23 @@ class BrokerLink:
         self._publish(
             ACK, command_id=command.id, accepted=True, command_kind=command.kind, reason=None
         )
+
+    def _ignore(self) -> None:
+        self.ignored_commands += 1
+        log.debug("ignored a command (%d so far)", self.ignored_commands)
+
+    def _refuse(self, command: Command, reason: str) -> None:
+        """Say why a command changed nothing, within the refusal rate (else only count it)."""
+        now = time.monotonic()
+        self.refusal_allowance = min(
+            REFUSAL_BURST, self.refusal_allowance + (now - self.refusal_at) * REFUSAL_ACKS_PER_S
+        )
+        self.refusal_at = now
+        if self.refusal_allowance < 1:
+            self._ignore()
+            return
+        self.refusal_allowance -= 1
+        self._publish(ACK, command_id=command.id, accepted=False, reason=reason)
 
     def _check_fit_alive(self) -> None:
         if not self.session.ended.is_set() and self._fit.left():

@@ -1,7 +1,8 @@
 """`use_secrets()`: read dltrack's settings from Kaggle secrets or Colab's `userdata`.
 
-Kaggle and Colab keep secrets out of the notebook file; this copies the three dltrack settings
-from there into the environment, where the Tracker and the widget look. Values are never
+Kaggle and Colab keep secrets out of the notebook file; this copies the dltrack settings (the
+training token from `dltrack grant`, or the broker and store settings) from there into the
+environment, where the Tracker and the widget look. Values are never
 printed or returned, only the names that were found.
 """
 
@@ -10,7 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-SETTINGS = ("DLTRACK_BROKER_URL", "DLTRACK_STORE_URL", "DLTRACK_FIRESTORE_CREDENTIALS")
+SETTINGS = (
+    "DLTRACK_TRAINING_TOKEN",
+    "DLTRACK_BROKER_URL",
+    "DLTRACK_STORE_URL",
+    "DLTRACK_FIRESTORE_CREDENTIALS",
+)
 
 
 def _kaggle() -> Callable[[str], str | None] | None:

@@ -21,6 +21,7 @@ from dltrack.training.session import TrainingSession
 from dltrack.training.spool import Spool, SpoolRow, spool_path
 from dltrack.wire.config import mask_url
 from dltrack.wire.errors import BackendError, DltrackError, UnknownModelError
+from dltrack.wire.keys import model_id
 from dltrack.wire.records import EpochRecord
 from dltrack.wire.timing import INTERRUPTED_AFTER_S, LAST_SEEN_INTERVAL_S, STORE_RECONNECT_CAP_S
 
@@ -224,7 +225,8 @@ class StoreWriter:
         s = self.session
         if model_key == s.model_key:
             s.notice(
-                "unknown", f"dltrack: {UnknownModelError(model_key)}; this training is not tracked"
+                "unknown",
+                f"dltrack: {UnknownModelError(model_id(model_key))}; this training is not tracked",
             )
             s.abandoned.set()
 

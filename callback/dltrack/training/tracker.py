@@ -18,9 +18,9 @@ from dltrack.training.fit_frame import FitFrame
 from dltrack.training.params import describe_training
 from dltrack.training.session import Progress, StopInfo, TrainingSession, finish
 from dltrack.training.store_writer import StoreWriter, keep_leftovers
-from dltrack.wire import config
-from dltrack.wire.errors import DltrackError, DltrackWarning
-from dltrack.wire.keys import check_model_key, new_training_id
+from dltrack.wire import config, training_token
+from dltrack.wire.errors import ConfigError, DltrackError, DltrackWarning
+from dltrack.wire.keys import check_model_key, model_id, new_training_id
 from dltrack.wire.protocol import STOP, STOP_AFTER_EPOCH, Command, clean_logs
 from dltrack.wire.records import EpochRecord
 from dltrack.wire.timing import BROKER_LINGER_S
@@ -42,7 +42,8 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
     after the current batch; a second press interrupts as usual.
 
     Args:
-        model_key: The key printed by `dltrack models create NAME`.
+        model_key: The key printed by `dltrack models create NAME`. Defaults to the key in
+            `DLTRACK_TRAINING_TOKEN` (`dltrack grant`), where that is set.
         params: Extra hyper-parameters to record with the training (JSON scalars).
             Defaults to `None`.
         broker: Broker URL (`amqp://…`, `amqps://…`, `sqlite:///…`). Defaults to
@@ -105,11 +106,19 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
             self._warn(f"dltrack: not tracking this training (internal error: {exc!r})")
 
     def _begin(self) -> None:
+        token = training_token.from_env()
+        if self.model_key is None and token is not None:
+            self.model_key = token.model_key
         if self.model_key is None:
             raise DltrackError(
                 "Tracker needs a model key: Tracker('KEY'), see `dltrack models create`"
             )
         key = check_model_key(self.model_key)
+        if token is not None and token.model_key != key:
+            raise ConfigError(
+                f"{training_token.ENV} was granted for model {model_id(token.model_key)}, not "
+                f"{model_id(key)}: run `dltrack grant KEY` for this model"
+            )
         settings = config.resolve(self.broker_url, self.store_url)
         self.training_id = new_training_id()
         params = describe_training(self.model, self.params, self.user_params)

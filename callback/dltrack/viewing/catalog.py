@@ -11,7 +11,7 @@ from dltrack.backends import open_store
 from dltrack.backends.store import Store
 from dltrack.wire import config
 from dltrack.wire.errors import ConfigError, UnknownModelError
-from dltrack.wire.keys import check_model_key, check_name, is_training_id
+from dltrack.wire.keys import check_model_ref, check_name, is_training_id, model_id_of
 from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
 
 
@@ -38,9 +38,9 @@ def list_models(*, store: str | None = None) -> list[ModelRecord]:
 
 
 def get_model(s: Store, model_key: str) -> ModelRecord:
-    model = s.get_model(check_model_key(model_key))
+    model = s.get_model(check_model_ref(model_key))
     if model is None:
-        raise UnknownModelError(model_key)
+        raise UnknownModelError(model_id_of(model_key))
     return model
 
 
@@ -106,9 +106,11 @@ def open_settings_store(store: str | None = None) -> Iterator[Store]:
 
 
 def find_or_create_model(name: str, *, store: str | None = None) -> ModelRecord:
+    """The model called `name` whose key this store keeps, else a new one (with its key)."""
     with open_settings_store(store) as s:
         for model in s.list_models():
-            if model.name == name:
+            # A store that keeps only ids (Firestore) cannot give the key back: make another.
+            if model.name == name and model.key:
                 return model
         return s.create_model(check_name(name))
 

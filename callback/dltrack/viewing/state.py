@@ -51,7 +51,7 @@ class TrainingView:
 
 @dataclass(frozen=True)
 class MonitorState:
-    model_key: str
+    model_id: str
     model: dict[str, Any] | None = None
     connection: dict[str, Any] = field(
         default_factory=lambda: {
@@ -115,7 +115,7 @@ def only_liveness_changed(before: MonitorState, after: MonitorState, training_id
 
 def apply_update(state: MonitorState, message: p.Message, now: float) -> MonitorState:
     """Fold one parsed live message (from `protocol.parse_update`) into the state."""
-    if message["model_key"] != state.model_key:
+    if message["model_id"] != state.model_id:
         return state
     kind = message["type"]
     if kind == p.ACK:
@@ -259,6 +259,8 @@ def _apply_ack(state: MonitorState, m: p.Message) -> MonitorState:
     command = state.commands.get(m["command_id"])
     if command is None:
         return state  # someone else's command: its sender shows it
+    if command["state"] == "acknowledged":
+        return state  # a later refusal of the same id answers a replay, not this command
     reason = m.get("reason") if isinstance(m.get("reason"), str) else ""
     updated = {
         **command,

@@ -27,10 +27,15 @@ from dltrack.viewing.presence import Greeter
 from dltrack.viewing.store_side import StoreSide
 from dltrack.wire import config
 from dltrack.wire.errors import BackendError, ConfigError, DltrackError
-from dltrack.wire.keys import check_model_key, check_name, check_training_id
+from dltrack.wire.keys import (
+    check_model_ref,
+    check_name,
+    check_training_id,
+    is_model_key,
+    model_id_of,
+)
 from dltrack.wire.protocol import (
     HEARTBEAT,
-    HELLO,
     STOP,
     STOP_AFTER_EPOCH,
     Command,
@@ -94,7 +99,8 @@ class Watcher:
     """Follow a model's trainings live and send them commands.
 
     Args:
-        model_key: The model to follow.
+        model_key: The model to follow: its key (watch and control), or what
+            `dltrack share KEY --read-only` printed (watch only: `can_control` is False).
         broker: Broker URL. Defaults to `DLTRACK_BROKER_URL`, else the local default.
         store: Store URL. Defaults to `DLTRACK_STORE_URL`, else the local default.
         max_rate: Most listener calls per second, on average. Defaults to `12.0`: a little
@@ -120,7 +126,11 @@ class Watcher:
         max_rate: float = LISTENER_RATE,
         sender: str | None = None,
     ) -> None:
-        self.model_key = check_model_key(model_key)
+        ref = check_model_ref(model_key)
+        # The key stays in this object (it signs commands); everything shown or sent uses the id.
+        self.model_key: str | None = ref if is_model_key(ref) else None
+        self.model_id = model_id_of(ref)
+        self.can_control = self.model_key is not None
         self.settings = config.resolve(broker, store)
         if not max_rate > 0:
             raise ConfigError(
@@ -129,7 +139,7 @@ class Watcher:
         self.max_rate = max_rate
         self.sender = sender or default_sender("python")
         self._state = st.with_connection(
-            st.MonitorState(self.model_key),
+            st.MonitorState(self.model_id),
             broker=config.mask_url(self.settings.broker_url),
             store=config.mask_url(self.settings.store_url),
         )
@@ -141,8 +151,11 @@ class Watcher:
         self._outbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._feed: Feed | None = None  # the live thread's, for wake() from other threads
         self._closing = threading.Event()
+        # The store is asked by key where it is known, so that it can tell a model that
+        # awaits `dltrack migrate`; documents are named by the id either way.
+        self._ref = ref
         self._store_side = StoreSide(
-            self.settings.store_url, self.model_key, self._update, self._closing
+            self.settings.store_url, self.model_key or self.model_id, self._update, self._closing
         )
         self._first_connect = threading.Event()
         self._first_error: DltrackError | None = None
@@ -207,7 +220,7 @@ class Watcher:
         if training_id is not None:
             check_training_id(training_id)
         kind: CommandKind = STOP_AFTER_EPOCH if after_epoch else STOP
-        command = Command.new(kind, self.model_key, training_id, self.sender)
+        command = Command.new(kind, self._control_key(), training_id, self.sender)
         self._update(lambda s: st.command_queued(s, command, time.time()))
         self._outbox.put(command)
         feed = self._feed
@@ -217,15 +230,25 @@ class Watcher:
 
     def delete_training(self, training_id: str) -> None:
         check_training_id(training_id)
-        self._store_side.jobs.put(lambda store: store.delete_training(self.model_key, training_id))
+        self._control_key()
+        self._store_side.jobs.put(lambda store: store.delete_training(self.model_id, training_id))
 
     def delete_model(self) -> None:
-        self._store_side.jobs.put(lambda store: store.delete_model(self.model_key))
+        self._control_key()
+        self._store_side.jobs.put(lambda store: store.delete_model(self.model_id))
 
     def rename_model(self, name: str) -> None:
         """Rename the model; raises `ConfigError` for an empty or over-long name."""
         name = check_name(name)
-        self._store_side.jobs.put(lambda store: store.rename_model(self.model_key, name))
+        self._control_key()
+        self._store_side.jobs.put(lambda store: store.rename_model(self.model_id, name))
+
+    def _control_key(self) -> str:
+        if self.model_key is None:
+            raise ConfigError(
+                "this is a read-only share: stopping, renaming and deleting need the model key"
+            )
+        return self.model_key
 
     def close(self) -> None:
         self._closing.set()
@@ -292,7 +315,7 @@ class Watcher:
     def _open_line(self) -> BrokerLine:
         line = BrokerLine(
             open_broker(self.settings.broker_url),
-            lambda broker: broker.subscribe_updates(self.model_key),
+            lambda broker: broker.subscribe_updates(self.model_id),
         )
         self._greeter.connected()
         self._first_connect.set()
@@ -345,7 +368,7 @@ class Watcher:
         if broker is None:
             return
         for target in self._greeter.due(time.monotonic()):
-            broker.announce(Command.new(HELLO, self.model_key, target, self.sender))
+            broker.announce(Command.hello(self._ref, target, self.sender))
 
     def _notify(self) -> None:
         snap = self.snapshot()

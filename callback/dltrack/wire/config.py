@@ -2,7 +2,8 @@
 embedded default (one SQLite file under DLTRACK_HOME).
 
 The Tracker, the Watcher, the widget, the magic and the CLI all resolve settings here, so one
-configuration reaches every entry point the same way.
+configuration reaches every entry point the same way. A training token (`DLTRACK_TRAINING_TOKEN`)
+supplies the URLs that are not set otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from dltrack.wire import training_token
 from dltrack.wire.errors import ConfigError
 
 BROKER_SCHEMES = ("amqp", "amqps", "sqlite")
@@ -51,8 +53,15 @@ def resolve(broker: str | None = None, store: str | None = None) -> Settings:
     """Resolve and validate the broker and store URLs; raise `ConfigError` when malformed."""
     home = dltrack_home()
     default = f"sqlite://{home / DEFAULT_DB_NAME}"
-    broker_url = broker or os.environ.get("DLTRACK_BROKER_URL") or default
-    store_url = store or os.environ.get("DLTRACK_STORE_URL") or default
+    # A training box may hold only `DLTRACK_TRAINING_TOKEN` (`dltrack grant`): its URLs come
+    # after explicit settings, before the embedded default.
+    token = training_token.from_env()
+    broker_url = (
+        broker or os.environ.get("DLTRACK_BROKER_URL") or (token and token.broker_url) or default
+    )
+    store_url = (
+        store or os.environ.get("DLTRACK_STORE_URL") or (token and token.store_url) or default
+    )
     check_url(broker_url, BROKER_SCHEMES, "broker")
     check_url(store_url, STORE_SCHEMES, "store")
     return Settings(broker_url=broker_url, store_url=store_url, home=home)

@@ -19,14 +19,14 @@ class MissingDependencyError(ConfigError, ImportError):
 
 
 class UnknownModelError(DltrackError):
-    """The model key is well-formed but no such model exists in the store."""
+    """The model key or id is well-formed but no such model exists in the store."""
 
-    def __init__(self, model_key: str) -> None:
+    def __init__(self, model_id: str) -> None:
         super().__init__(
-            f"no model with key {model_key!r} in this store; "
+            f"no model {model_id!r} (the public id of the key given) in this store; "
             "create one with `dltrack models create NAME` or check --store / DLTRACK_STORE_URL"
         )
-        self.model_key = model_key
+        self.model_id = model_id
 
 
 class BackendError(DltrackError):

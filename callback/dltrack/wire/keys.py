@@ -1,11 +1,17 @@
-"""Model keys and training ids: generation and validation.
+"""Model keys, model ids, viewing tokens and training ids: generation and validation.
 
-A model key is the only thing that grants access to a model's trainings (anyone holding it can
-watch and stop them), so it is random and long: 128 bits from `secrets`, URL-safe base64. Both
-kinds of identifier end up in AMQP routing keys and Firestore document ids, so their alphabet
-excludes `.`, `*`, `#` and `/`.
+A model key is the secret that grants control of a model's trainings (it signs commands), so it
+is random and long: 128 bits from `secrets`, URL-safe base64. It never leaves the machines that
+hold it: routing keys, store document ids and messages name a model by its public *model id*,
+a hash of the key that reveals nothing about it. A *viewing token* (an HMAC of the key) lets a
+read-only viewer prove it was invited without being able to sign commands; docs/security.md.
+Identifiers end up in AMQP routing keys and Firestore document ids, so their alphabet excludes
+`.`, `*`, `#` and `/`.
 """
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
 
@@ -13,6 +19,13 @@ from dltrack.wire.errors import ConfigError
 
 _MODEL_KEY = re.compile(r"[A-Za-z0-9_-]{22,64}")
 _TRAINING_ID = re.compile(r"[0-9a-f]{16}")
+# "id_" and lowercase hex: a model id can never be mistaken for a key `new_model_key` made
+# (22 characters), and `is_model_key` refuses this exact form outright.
+MODEL_ID_PREFIX = "id_"
+_MODEL_ID = re.compile(r"id_[0-9a-f]{32}")
+_VIEWING_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+# A read-only share: `<model id>.<viewing token>`; `.` is in neither alphabet.
+SHARE_SEPARATOR = "."
 MAX_NAME = 200
 
 
@@ -30,7 +43,42 @@ def new_training_id() -> str:
 
 
 def is_model_key(value: object) -> bool:
-    return isinstance(value, str) and _MODEL_KEY.fullmatch(value) is not None
+    return (
+        isinstance(value, str)
+        and _MODEL_KEY.fullmatch(value) is not None
+        and _MODEL_ID.fullmatch(value) is None
+    )
+
+
+def is_model_id(value: object) -> bool:
+    return isinstance(value, str) and _MODEL_ID.fullmatch(value) is not None
+
+
+def model_id(model_key: str) -> str:
+    """The public id of `model_key`: 128 bits of a domain-separated SHA-256, hex."""
+    digest = hashlib.sha256(b"dltrack model id\0" + model_key.encode()).hexdigest()
+    return MODEL_ID_PREFIX + digest[:32]
+
+
+def viewing_token(model_key: str) -> str:
+    """What a read-only viewer holds: an HMAC of the key, so it cannot sign commands."""
+    mac = hmac.new(model_key.encode(), b"dltrack viewing token", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def is_viewing_token(value: object) -> bool:
+    return isinstance(value, str) and _VIEWING_TOKEN.fullmatch(value) is not None
+
+
+def share_string(model_key: str) -> str:
+    """What `dltrack share --read-only` prints: the model id and the viewing token."""
+    return f"{model_id(model_key)}{SHARE_SEPARATOR}{viewing_token(model_key)}"
+
+
+def model_id_of(ref: str) -> str:
+    """The model id that a key, a model id or a read-only share names (unchecked input)."""
+    ref = ref.split(SHARE_SEPARATOR, 1)[0]
+    return ref if is_model_id(ref) else model_id(ref)
 
 
 def is_training_id(value: object) -> bool:
@@ -47,6 +95,18 @@ def check_model_key(value: object) -> str:
         )
     assert isinstance(value, str)
     return value
+
+
+def check_model_ref(value: object) -> str:
+    """`value` if it names a model (a key, a model id or a read-only share), else ConfigError."""
+    if isinstance(value, str):
+        head, _, token = value.partition(SHARE_SEPARATOR)
+        if is_model_key(value) or is_model_id(value):
+            return value
+        if is_model_id(head) and is_viewing_token(token):
+            return value
+    check_model_key(value)  # raises the error that says what a key looks like
+    return str(value)
 
 
 def check_training_id(value: object) -> str:

@@ -11,13 +11,24 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal, cast, get_args
 
-from dltrack.wire.keys import is_model_key, is_training_id, new_training_id
+from dltrack.wire import auth
+from dltrack.wire.keys import (
+    SHARE_SEPARATOR,
+    is_model_id,
+    is_model_key,
+    is_training_id,
+    model_id,
+    model_id_of,
+    new_training_id,
+    viewing_token,
+)
 from dltrack.wire.records import FINAL_STATUSES
 
-VERSION = 1
+# 2: messages name the model by its public id (never the key); commands carry a MAC.
+VERSION = 2
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_LOG_ENTRIES = 64
 # Integers past JavaScript's exact range are refused: every viewer can hold what it accepts.
@@ -51,13 +62,13 @@ Message = dict[str, Any]
 
 
 def make_update(
-    message_type: UpdateType, model_key: str, training_id: str, seq: int, **body: Any
+    message_type: UpdateType, model_id: str, training_id: str, seq: int, **body: Any
 ) -> Message:
     """Build an update message; `body` holds the type-specific fields."""
     return {
         "v": VERSION,
         "type": message_type,
-        "model_key": model_key,
+        "model_id": model_id,
         "training_id": training_id,
         "seq": seq,
         "ts": time.time(),
@@ -242,7 +253,7 @@ def parse_update(raw: bytes | str) -> Message | None:
         return None
     if not _is_version(msg.get("v")) or not _one_of(msg.get("type"), UPDATE_TYPES):
         return None
-    if not (is_model_key(msg.get("model_key")) and is_training_id(msg.get("training_id"))):
+    if not (is_model_id(msg.get("model_id")) and is_training_id(msg.get("training_id"))):
         return None
     if not (_is_int(msg.get("seq")) and _is_time(msg.get("ts"))):
         return None
@@ -251,17 +262,22 @@ def parse_update(raw: bytes | str) -> Message | None:
 
 @dataclass(frozen=True)
 class Command:
-    """A request from a viewer to a training. `target` is a training id or `ALL_TRAININGS`."""
+    """A request from a viewer to a training. `target` is a training id or `ALL_TRAININGS`.
+
+    `mac` signs every other field (wire.auth); `Command.new` signs with the model key, and a
+    training acts only on a command whose `refusal` is None.
+    """
 
     id: str
     kind: CommandKind
-    model_key: str
+    model_id: str
     target: str
     sender: str
     ts: float
     # The kind's own arguments (a learning rate, a rule…): JSON scalars by name, checked by
     # `_args_ok`, so one shape carries every command kind.
     args: dict[str, Any] = field(default_factory=dict)
+    mac: str | None = None
 
     @classmethod
     def new(
@@ -272,15 +288,35 @@ class Command:
         sender: str,
         args: dict[str, Any] | None = None,
     ) -> Command:
-        return cls(
+        unsigned = cls(
             id=new_training_id(),
             kind=kind,
-            model_key=model_key,
+            model_id=model_id(model_key),
             target=target or ALL_TRAININGS,
             sender=sender[:80],
             ts=time.time(),
             args=dict(args or {}),
         )
+        fields = unsigned.to_message()
+        return replace(unsigned, mac=auth.mac(fields, auth.signing_secret(kind, model_key)))
+
+    @classmethod
+    def hello(cls, model_ref: str, target: str | None, sender: str) -> Command:
+        """A presence signal, signed with the viewing token, which a read-only share holds
+        (`model_ref`: a model key or a share)."""
+        if is_model_key(model_ref):
+            token = viewing_token(model_ref)
+        else:
+            token = model_ref.partition(SHARE_SEPARATOR)[2]
+        unsigned = cls(
+            id=new_training_id(),
+            kind="hello",
+            model_id=model_id_of(model_ref),
+            target=target or ALL_TRAININGS,
+            sender=sender[:80],
+            ts=time.time(),
+        )
+        return replace(unsigned, mac=auth.mac(unsigned.to_message(), token.encode()))
 
     def to_message(self) -> Message:
         message: Message = {
@@ -288,17 +324,23 @@ class Command:
             "type": "command",
             "id": self.id,
             "kind": self.kind,
-            "model_key": self.model_key,
+            "model_id": self.model_id,
             "target": self.target,
             "sender": self.sender,
             "ts": self.ts,
         }
         if self.args:
             message["args"] = dict(self.args)
+        if self.mac is not None:
+            message["mac"] = self.mac
         return message
 
-    def addressed_to(self, model_key: str, training_id: str) -> bool:
-        return self.model_key == model_key and self.target in (training_id, ALL_TRAININGS)
+    def addressed_to(self, model_id: str, training_id: str) -> bool:
+        return self.model_id == model_id and self.target in (training_id, ALL_TRAININGS)
+
+    def refusal(self, model_key: str, now: float) -> str | None:
+        """Why this command must be refused (unsigned, forged, stale), or None if authentic."""
+        return auth.refusal(self.to_message(), model_key, now)
 
 
 MAX_COMMAND_ARGS = 16
@@ -318,6 +360,11 @@ def _args_ok(value: Any) -> bool:
     )
 
 
+def _optional_mac(value: Any) -> bool:
+    # An absent MAC parses (the training answers "unsigned"); a present one is 64 hex digits.
+    return value is None or (isinstance(value, str) and len(value) == 64)
+
+
 def parse_command(raw: bytes | str) -> Command | None:
     """The command in `raw`, or None if it is malformed or of another protocol version."""
     msg = _decode(raw)
@@ -329,18 +376,20 @@ def parse_command(raw: bytes | str) -> Command | None:
     if not (
         is_training_id(msg.get("id"))
         and _one_of(msg.get("kind"), COMMAND_KINDS)
-        and is_model_key(msg.get("model_key"))
+        and is_model_id(msg.get("model_id"))
         and isinstance(msg.get("sender"), str)
         and _is_time(msg.get("ts"))
         and _args_ok(msg.get("args", {}))
+        and _optional_mac(msg.get("mac"))
     ):
         return None
     return Command(
         id=msg["id"],
         kind=cast(CommandKind, msg["kind"]),
-        model_key=msg["model_key"],
+        model_id=msg["model_id"],
         target=str(target),
         sender=msg["sender"][:80],
         ts=float(msg["ts"]),
         args=dict(msg.get("args", {})),
+        mac=msg.get("mac"),
     )

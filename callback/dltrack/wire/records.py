@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypedDict, get_args
 
+from dltrack.wire.keys import model_id
+
 # Where a training stands in the store. `running` until it ends; `interrupted` when its
 # process vanished without saying goodbye (a later training or viewer notices the silence).
 Status = Literal["running", "completed", "stopped", "failed", "interrupted"]
@@ -30,18 +32,26 @@ def as_status(value: object) -> Status:
 
 @dataclass
 class ModelRecord:
+    # The secret key: known right after `create_model` and where the store is on the owner's
+    # machine (the local store); "" where the store holds only the public id (Firestore).
     key: str
     name: str
     created_at: float
     train_count: int = 0
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id and self.key:
+            self.id = model_id(self.key)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The public fields: never the key (this goes to viewers, JSON output, widget state)."""
+        return {k: v for k, v in asdict(self).items() if k != "key"}
 
 
 @dataclass
 class TrainingRecord:
-    model_key: str
+    model_id: str
     training_id: str
     number: int
     status: Status
