@@ -48,5 +48,5 @@ dist: setup js         ## sdist + wheel in dist/ (front end bundled inside)
 	$(BIN)/python -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) js/node_modules dltrack_widget/static dist .services .pytest_cache .mypy_cache \
+	rm -rf $(VENV) js/node_modules tools/firebase/node_modules dltrack_widget/static dist .services .pytest_cache .mypy_cache \
 		.ruff_cache .hypothesis test-artifacts

@@ -226,11 +226,14 @@ def _until_it_serves(host: str) -> None:
 @pytest.fixture(scope="session")
 def auth_emulator() -> Iterator[str]:
     """`host:port` of a Firebase Auth emulator (tools/auth_emulator.js). Needs the npm package
-    firebase-tools under `DLTRACK_FIREBASE_TOOLS` (a node_modules folder), else js/node_modules."""
+    firebase-tools under `DLTRACK_FIREBASE_TOOLS` (a node_modules folder), else the one
+    `tools/setup.sh --test` installs into tools/firebase/node_modules."""
     import subprocess
     import time
 
-    modules = Path(os.environ.get("DLTRACK_FIREBASE_TOOLS") or ROOT / "js" / "node_modules")
+    modules = Path(
+        os.environ.get("DLTRACK_FIREBASE_TOOLS") or ROOT / "tools" / "firebase" / "node_modules"
+    )
     if not (modules / "firebase-tools").is_dir():
         _unavailable("the Firebase Auth emulator", f"no firebase-tools in {modules}")
     port = services.free_port()

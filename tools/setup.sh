@@ -27,6 +27,11 @@ if [ ! -f dltrack_widget/static/widget.js ] || [ -n "$(find js -maxdepth 1 -newe
 fi
 
 if [ "${1:-}" = "--test" ]; then
+  # The Firebase Auth emulator (firebase-tools from npm) for the training-token tests.
+  if [ ! -d tools/firebase/node_modules/firebase-tools ]; then
+    echo "== installing firebase-tools for the Auth emulator (first time: a couple of minutes)"
+    (cd tools/firebase && npm ci --no-audit --no-fund --loglevel=error)
+  fi
   missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
