@@ -82,6 +82,7 @@ class Reconnecting(Generic[C]):
 
     Args:
         open_: Opens the connection; raises on failure.
+        name: What it connects to, for the log ("broker", "store").
         cap: The longest wait between two tries (wire/timing.py).
         on_failure: Told each failure and the delay chosen before the next try.
         on_recovered: Told when a call succeeds after an outage.
@@ -91,11 +92,13 @@ class Reconnecting(Generic[C]):
         self,
         open_: Callable[[], C],
         *,
+        name: str,
         cap: float,
         on_failure: Callable[[DltrackError, float], None] | None = None,
         on_recovered: Callable[[], None] | None = None,
     ) -> None:
         self._open = open_
+        self.name = name  # "broker" or "store", for the log
         self._on_failure = on_failure
         self._on_recovered = on_recovered
         self.backoff = Backoff(cap=cap)
@@ -107,17 +110,18 @@ class Reconnecting(Generic[C]):
             try:
                 self.connection = self._open()
             except Exception as exc:  # noqa: BLE001 - every failure is reported and retried
-                self.failed(exc)
+                self.failed(exc, connecting=True)
         return self.connection
 
-    def failed(self, exc: BaseException) -> DltrackError:
+    def failed(self, exc: BaseException, connecting: bool = False) -> DltrackError:
         """Drop the connection and schedule the next try; returns the error as reported."""
         error = as_dltrack_error(exc)
         close_quietly(self.connection)
         self.connection = None
         self._outage = True
         delay = self.backoff.failed(final=isinstance(error, ConfigError))
-        log.debug("connection failed, next try in %.1fs: %s", delay, error)
+        how = "connect failed" if connecting else "connection lost"
+        log.debug("%s %s, retry in %.1fs: %s", self.name, how, delay, error)
         if self._on_failure is not None:
             self._on_failure(error, delay)
         return error

@@ -64,12 +64,9 @@ REFUSAL_BURST = 20.0
 class BrokerLink:
     def __init__(self, session: TrainingSession, fit: FitFrame) -> None:
         self.session = session
-        self.line = Reconnecting(
-            self._open_line,
-            cap=LIVE_RECONNECT_CAP_S,
-            on_failure=self._on_failure,
-            on_recovered=lambda: log.info("dltrack: reconnected to the broker"),
-        )
+        # Made by `run`, on the broker thread that owns the connection: nothing of the
+        # backends runs on the training thread, which builds this object.
+        self.line: Reconnecting[BrokerLine]
         self.seq = 0
         self.sent_progress: tuple[int, int] | None = None
         self.sent_batch_at = 0.0  # Progress.at of the batch last reported
@@ -128,6 +125,13 @@ class BrokerLink:
 
     def run(self) -> None:
         s = self.session
+        self.line = Reconnecting(
+            self._open_line,
+            name="broker",
+            cap=LIVE_RECONNECT_CAP_S,
+            on_failure=self._on_failure,
+            on_recovered=lambda: log.info("dltrack: reconnected to the broker"),
+        )
         try:
             while not s.abandoned.is_set():
                 self.line.get()

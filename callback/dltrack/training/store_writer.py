@@ -136,12 +136,8 @@ def keep_leftovers(session: TrainingSession) -> int:
 class StoreWriter:
     def __init__(self, session: TrainingSession) -> None:
         self.session = session
-        self.store: Reconnecting[Store] = Reconnecting(
-            lambda: open_store(session.settings.store_url),
-            cap=STORE_RECONNECT_CAP_S,
-            on_failure=self._on_failure,
-            on_recovered=lambda: log.info("dltrack: the store is back; spooled records written"),
-        )
+        # Made by `run`, on the store thread that owns the connection (see BrokerLink).
+        self.store: Reconnecting[Store]
         self.spool: Spool | None = None
         self.seen_at = time.monotonic()
         self.mine = 0  # rows of this session not yet written
@@ -154,6 +150,13 @@ class StoreWriter:
 
     def run(self) -> None:
         s = self.session
+        self.store = Reconnecting(
+            lambda: open_store(s.settings.store_url),
+            name="store",
+            cap=STORE_RECONNECT_CAP_S,
+            on_failure=self._on_failure,
+            on_recovered=lambda: log.info("dltrack: the store is back; spooled records written"),
+        )
         try:
             self.spool = Spool(spool_path(s.settings.spool_dir, s.settings.store_url))
             deadline: float | None = None

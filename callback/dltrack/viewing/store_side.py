@@ -18,11 +18,11 @@ from functools import partial
 
 from dltrack.backends import open_store
 from dltrack.backends.follow import Follow, History
-from dltrack.backends.reconnect import Backoff
+from dltrack.backends.reconnect import Reconnecting, close_quietly
 from dltrack.backends.store import Store
 from dltrack.viewing import state as st
-from dltrack.wire.errors import ConfigError, DltrackError, UnknownModelError
-from dltrack.wire.timing import REFRESH_S, STORE_RECONNECT_CAP_S
+from dltrack.wire.errors import DltrackError, UnknownModelError
+from dltrack.wire.timing import STORE_RECONNECT_CAP_S
 
 log = logging.getLogger("dltrack")
 
@@ -38,6 +38,17 @@ def _no_job(store: Store) -> None:
 def _loaded(state: st.MonitorState, history: History, status: str, detail: str) -> st.MonitorState:
     state = st.load_history(state, history.model, history.trainings, history.epochs)
     return st.with_connection(state, store_status=status, store_detail=detail)
+
+
+class StoreLine:
+    """A store connection and the follow of one model on it, opened and closed together."""
+
+    def __init__(self, store: Store, follow: Follow) -> None:
+        self.store = store
+        self.follow = follow
+
+    def close(self) -> None:
+        close_quietly(self.follow, self.store)
 
 
 class StoreSide:
@@ -61,9 +72,12 @@ class StoreSide:
         self.jobs.put(None)
 
     def run(self) -> None:
-        store: Store | None = None
-        follow: Follow | None = None
-        backoff = Backoff(cap=STORE_RECONNECT_CAP_S)
+        line: Reconnecting[StoreLine] = Reconnecting(
+            self._open_line,
+            name="store",
+            cap=STORE_RECONNECT_CAP_S,
+            on_failure=self._on_failure,
+        )
         next_look = time.monotonic()
         while not self._closing.is_set():
             try:
@@ -72,34 +86,39 @@ class StoreSide:
                 job = None
             if self._closing.is_set():
                 break
-            next_look = time.monotonic() + (follow.refresh_s if follow else REFRESH_S)
+            opened = line.get()
+            if opened is None:
+                next_look = line.backoff.next_at
+                continue
+            next_look = time.monotonic() + opened.follow.refresh_s
             try:
-                if follow is None or store is None:
-                    if not backoff.ready():
-                        next_look = backoff.next_at
-                        continue
-                    store = open_store(self._url)
-                    follow = store.follow(self._model_key, self.changed)
                 if job is not None:
-                    job(store)
-                self._load(follow)
-                backoff.succeeded()
+                    job(opened.store)
+                self._load(opened.follow)
+                line.succeeded()
             except UnknownModelError as exc:
                 self._failed_first(exc)
                 self._update(partial(st.with_error, error=str(exc)), None)
             except DltrackError as exc:
-                log.debug("store refresh failed: %s", exc)
-                self._failed_first(exc)
-                self._close(follow, store)
-                follow, store = None, None
-                backoff.failed(final=isinstance(exc, ConfigError))
-                reconnecting = partial(
-                    st.with_connection, store_status="reconnecting", store_detail=str(exc)
-                )
-                self._update(reconnecting, None)
+                line.failed(exc)
             except Exception:  # keep following the live feed regardless
                 log.exception("dltrack: store refresh failed")
-        self._close(follow, store)
+        line.close()
+
+    def _open_line(self) -> StoreLine:
+        store = open_store(self._url)
+        try:
+            return StoreLine(store, store.follow(self._model_key, self.changed))
+        except BaseException:
+            close_quietly(store)
+            raise
+
+    def _on_failure(self, exc: DltrackError, delay: float) -> None:
+        self._failed_first(exc)
+        reconnecting = partial(
+            st.with_connection, store_status="reconnecting", store_detail=str(exc)
+        )
+        self._update(reconnecting, None)
 
     def _load(self, follow: Follow) -> None:
         history = follow.current()
@@ -112,12 +131,3 @@ class StoreSide:
         if not self.loaded.is_set():
             self.first_error = exc
             self.loaded.set()
-
-    @staticmethod
-    def _close(follow: Follow | None, store: Store | None) -> None:
-        for thing in (follow, store):
-            if thing is not None:
-                try:
-                    thing.close()
-                except Exception:  # already broken
-                    log.debug("close failed", exc_info=True)

@@ -278,7 +278,10 @@ class Watcher:
 
     def _live_loop(self) -> None:
         live: Reconnecting[BrokerLine] = Reconnecting(
-            self._open_line, cap=LIVE_RECONNECT_CAP_S, on_failure=self._on_live_failure
+            self._open_line,
+            name="broker",
+            cap=LIVE_RECONNECT_CAP_S,
+            on_failure=self._on_live_failure,
         )
         limit = ListenerRate(self.max_rate, now=time.monotonic())
         notified_version, notified_at = -1, 0.0
