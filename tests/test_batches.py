@@ -5,7 +5,7 @@ from __future__ import annotations
 from dltrack.viewing import batches as b
 from dltrack.viewing import state as st
 from dltrack.wire import protocol as p
-from tests.test_state import KEY, Feed, fold, only
+from tests.test_state import MID, Feed, fold, only
 
 
 def _series(losses: list[float]) -> b.BatchSeries:
@@ -52,7 +52,7 @@ def test_values_are_rounded_for_the_trait() -> None:
 
 def test_the_reducer_numbers_steps_across_epochs() -> None:
     f = Feed()
-    s = fold(st.MonitorState(KEY), f.msg(p.TRAIN_BEGIN, params={"epochs": 2, "steps": 10}))
+    s = fold(st.MonitorState(MID), f.msg(p.TRAIN_BEGIN, params={"epochs": 2, "steps": 10}))
     for epoch in range(2):
         s = fold(s, f.msg(p.EPOCH_BEGIN, epoch=epoch))
         for step in (5, 10):
@@ -68,7 +68,7 @@ def test_the_reducer_numbers_steps_across_epochs() -> None:
 
 def test_the_reducer_skips_a_loss_that_is_not_a_number() -> None:
     f = Feed()
-    s = fold(st.MonitorState(KEY), f.msg(p.EPOCH_BEGIN, epoch=0))
+    s = fold(st.MonitorState(MID), f.msg(p.EPOCH_BEGIN, epoch=0))
     s = fold(s, f.msg(p.PROGRESS, epoch=0, step=1, steps=None, logs={"accuracy": 0.5}))
     assert only(s)["batches"] is None
     s = fold(s, f.msg(p.PROGRESS, epoch=0, step=2, steps=None, logs={"loss": 0.5}))
