@@ -4,7 +4,6 @@ so) without missing what was written meanwhile. Against the real emulator."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from typing import Any
@@ -89,45 +88,6 @@ def test_finished_epochs_are_read_once_and_running_ones_pushed(
     finally:
         follow.close()
         store.close()
-
-
-def test_listeners_come_back_after_an_emulator_restart_and_miss_nothing(
-    durable_firestore: DurableFirestore,
-) -> None:
-    url = durable_firestore.new_url()
-    key = create_model("listened", store=url).key
-    tid = a_training(url, key)
-    add_epoch(url, key, tid, 0)
-    store = open_store(url)
-    follow = store.follow(key, lambda: None)
-    seen: list[str] = []
-    try:
-        # The running training's epochs come from a listener of their own, started here.
-        wait_until(lambda: len(follow.current().epochs[tid]) == 1, 30, "the first epoch")
-        assert follow.status == "following"
-
-        def told_lost() -> bool:
-            follow.current()
-            return follow.status == "reconnecting"
-
-        def while_down() -> None:  # the viewer is told, once gRPC noticed the server gone
-            with contextlib.suppress(AssertionError):
-                wait_until(told_lost, 30, "the listeners reported lost")
-            seen.append(follow.status)
-
-        durable_firestore.restart(during=while_down)
-        # Written after the restart, as soon as the emulator takes writes again, while the
-        # listeners may still be resuming.
-        wait_until(lambda: written(url, key, tid, 1), 60, "a write after the restart")
-
-        def caught_up() -> bool:
-            return len(follow.current().epochs[tid]) == 2 and follow.status == "following"
-
-        wait_until(caught_up, 90, "the listeners back, with the epoch written meanwhile")
-    finally:
-        follow.close()
-        store.close()
-    assert seen == ["reconnecting"]
 
 
 def test_a_viewer_misses_nothing_written_while_the_store_restarted(
