@@ -139,6 +139,9 @@ class FirestoreStore(Store):
     def _epochs(self, model_key: str, training_id: str) -> Any:
         return self._trainings(model_key).document(training_id).collection("epochs")
 
+    def _events(self, model_key: str, training_id: str) -> Any:
+        return self._trainings(model_key).document(training_id).collection("events")
+
     # -- models -------------------------------------------------------------------------------
 
     def create_model(self, name: str) -> ModelRecord:
@@ -261,7 +264,12 @@ class FirestoreStore(Store):
         training_ref = self._trainings(model_key).document(training_id)
         with self._calls():
             existed = bool(training_ref.get(**CALL).exists)
-            refs = [doc.reference for doc in self._epochs(model_key, training_id).stream(**CALL)]
+            # Firestore keeps a document's sub-collections when it is deleted: empty them first.
+            refs = [
+                doc.reference
+                for sub in (self._epochs, self._events)
+                for doc in sub(model_key, training_id).stream(**CALL)
+            ]
             refs.append(training_ref)
             for start in range(0, len(refs), DELETE_CHUNK):
                 batch = self._db.batch()
@@ -282,6 +290,20 @@ class FirestoreStore(Store):
         with self._calls():
             docs = list(self._epochs(model_key, training_id).order_by("epoch").stream(**CALL))
         return [_epoch(doc) for doc in docs]
+
+    # -- events -------------------------------------------------------------------------------
+
+    def add_event(self, model_key: str, training_id: str, event: dict[str, Any]) -> None:
+        # As JSON text: event values are free-form scalars, kept exactly as written.
+        with self._calls():
+            self._events(model_key, training_id).document(event["id"]).set(
+                {"at": event["at"], "body": json.dumps(event)}, **CALL
+            )
+
+    def list_events(self, model_key: str, training_id: str) -> list[dict[str, Any]]:
+        with self._calls():
+            docs = list(self._events(model_key, training_id).order_by("at").stream(**CALL))
+        return [json.loads(doc.get("body")) for doc in docs]
 
     def close(self) -> None:
         """Release the gRPC channel and the App; never raises."""

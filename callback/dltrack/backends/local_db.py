@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS epochs (
     model_key TEXT NOT NULL, training_id TEXT NOT NULL, epoch INTEGER NOT NULL,
     logs TEXT NOT NULL, steps INTEGER, started_at REAL, ended_at REAL,
     PRIMARY KEY (model_key, training_id, epoch));
+CREATE TABLE IF NOT EXISTS events (
+    model_key TEXT NOT NULL, training_id TEXT NOT NULL, id TEXT NOT NULL, at REAL NOT NULL,
+    body TEXT NOT NULL, PRIMARY KEY (model_key, training_id, id));
 CREATE TABLE IF NOT EXISTS updates (
     id INTEGER PRIMARY KEY AUTOINCREMENT, model_key TEXT NOT NULL, ts REAL NOT NULL,
     body BLOB NOT NULL);

@@ -101,6 +101,7 @@ class LocalStore(Store):
     def delete_model(self, model_key: str) -> bool:
         with self._transaction() as db:
             db.execute("DELETE FROM epochs WHERE model_key = ?", (model_key,))
+            db.execute("DELETE FROM events WHERE model_key = ?", (model_key,))
             db.execute("DELETE FROM trainings WHERE model_key = ?", (model_key,))
             return db.execute("DELETE FROM models WHERE key = ?", (model_key,)).rowcount > 0
 
@@ -163,10 +164,11 @@ class LocalStore(Store):
 
     def delete_training(self, model_key: str, training_id: str) -> bool:
         with self._transaction() as db:
-            db.execute(
-                "DELETE FROM epochs WHERE model_key = ? AND training_id = ?",
-                (model_key, training_id),
-            )
+            for table in ("epochs", "events"):
+                db.execute(
+                    f"DELETE FROM {table} WHERE model_key = ? AND training_id = ?",
+                    (model_key, training_id),
+                )
             return (
                 db.execute(
                     "DELETE FROM trainings WHERE model_key = ? AND training_id = ?",
@@ -199,6 +201,21 @@ class LocalStore(Store):
             (model_key, training_id),
         )
         return [EpochRecord(e, json.loads(logs), s, a, b) for e, logs, s, a, b in rows]
+
+    def add_event(self, model_key: str, training_id: str, event: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO events (model_key, training_id, id, at, body) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (model_key, training_id, event["id"], event["at"], json.dumps(event)),
+            )
+
+    def list_events(self, model_key: str, training_id: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT body FROM events WHERE model_key = ? AND training_id = ? ORDER BY at, id",
+            (model_key, training_id),
+        )
+        return [json.loads(body) for (body,) in rows]
 
     def close(self) -> None:
         self._conn.close()

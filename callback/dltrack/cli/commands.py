@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dltrack.cli import demo, doctor, live, models, serve, sync, trainings
+from dltrack.cli import control, demo, doctor, live, models, serve, sync, trainings
 from dltrack.cli.parsing import EXIT_USAGE, Parser, call
 from dltrack.wire import config
 from dltrack.wire.errors import ConfigError, DltrackError, UnknownModelError
 
 EXIT_FAILED = 1
-COMMAND_MODULES = (models, trainings, live, serve, demo, doctor, sync)
+COMMAND_MODULES = (models, trainings, live, control, serve, demo, doctor, sync)
 
 # Spellings of the release before, still understood for one release (see the README).
 TRAININGS_ACTIONS = ("list", "show", "delete")

@@ -14,6 +14,8 @@ from typing import Any
 
 from dltrack.backends import open_broker
 from dltrack.backends.reconnect import BrokerLine, Reconnecting
+from dltrack.training.control import Controller
+from dltrack.training.end_reason import exception_summary
 from dltrack.training.fit_frame import FitFrame
 from dltrack.training.session import TrainingSession, finish
 from dltrack.wire.config import mask_url
@@ -22,7 +24,10 @@ from dltrack.wire.protocol import (
     ACK,
     HEARTBEAT,
     PROGRESS,
+    SAVE_AND_STOP,
     STOP,
+    STOP_AFTER_EPOCH,
+    STOP_KINDS,
     Command,
     UpdateType,
     clean_logs,
@@ -43,8 +48,11 @@ log = logging.getLogger("dltrack")
 
 
 class BrokerLink:
-    def __init__(self, session: TrainingSession, fit: FitFrame) -> None:
+    def __init__(
+        self, session: TrainingSession, fit: FitFrame, controller: Controller | None = None
+    ) -> None:
         self.session = session
+        self.controller = controller
         self.line = Reconnecting(
             self._open_line,
             cap=LIVE_RECONNECT_CAP_S,
@@ -182,19 +190,37 @@ class BrokerLink:
             return
         if len(self.seen_commands) < 10_000:
             self.seen_commands.add(command.id)
-        if s.ended.is_set():
-            self._publish(
-                ACK, command_id=command.id, accepted=False, reason="the training has already ended"
-            )
+        reason = "the training has already ended" if s.ended.is_set() else None
+        if reason is None and command.kind not in STOP_KINDS:
+            if self.controller is None:
+                reason = "this training cannot be steered (dltrack could not set it up)"
+            else:
+                reason = self.controller.check(command)
+        # The sender and kind travel with the ack: every viewer, not only the sender's, can
+        # show who asked for what.
+        ack = {"command_id": command.id, "command_kind": command.kind, "sender": command.sender}
+        if reason is not None:
+            self._publish(ACK, accepted=False, reason=reason, **ack)
             return
-        current = s.stop_request
-        # A plain stop may upgrade a stop-after-epoch; never the other way round.
-        if current is None or (current.kind != STOP and command.kind == STOP):
-            s.stop_request = command
-        self._publish(
-            ACK, command_id=command.id, accepted=True, command_kind=command.kind, reason=None
-        )
+        if command.kind in STOP_KINDS:
+            current = s.stop_request
+            # A stop may upgrade a stop-after-epoch; never the other way round.
+            if current is None or (
+                current.kind not in (STOP, SAVE_AND_STOP) and command.kind != STOP_AFTER_EPOCH
+            ):
+                s.stop_request = command
+                if command.kind != STOP_AFTER_EPOCH:
+                    s.unpause.set()  # a paused training stops now, not after the pause
+        elif self.controller is not None:
+            self.controller.accept(command)
+        self._publish(ACK, accepted=True, reason=None, **ack)
 
     def _check_fit_alive(self) -> None:
         if not self.session.ended.is_set() and self._fit.left():
-            finish(self.session, "failed", "an exception escaped fit()")
+            reason = self.session.exception
+            if reason is None:
+                # Not from the train function (another callback, say): the exception being
+                # handled on the training thread, if it is still being handled now.
+                exc = self._fit.exception()
+                reason = exception_summary(exc) if exc is not None else None
+            finish(self.session, "failed", reason or "an exception escaped fit()")

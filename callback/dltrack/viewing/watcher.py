@@ -18,24 +18,19 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from dltrack.backends import open_broker, open_store
 from dltrack.backends.broker import Broker, Feed
 from dltrack.backends.reconnect import BrokerLine, Reconnecting
 from dltrack.backends.store import Store
 from dltrack.viewing import state as st
+from dltrack.viewing.steering import Steering
 from dltrack.wire import config
+from dltrack.wire import protocol as p
 from dltrack.wire.errors import BackendError, ConfigError, DltrackError, UnknownModelError
 from dltrack.wire.keys import check_model_key, check_name, check_training_id
-from dltrack.wire.protocol import (
-    HEARTBEAT,
-    STOP,
-    STOP_AFTER_EPOCH,
-    Command,
-    CommandKind,
-    parse_update,
-)
+from dltrack.wire.protocol import HEARTBEAT, Command, CommandKind, parse_update
 from dltrack.wire.records import EpochRecord
 from dltrack.wire.timing import (
     FIRST_CONNECT_TIMEOUT_S,
@@ -92,7 +87,7 @@ def default_sender(via: str) -> str:
     return f"{who} ({via})"
 
 
-class Watcher:
+class Watcher(Steering):
     """Follow a model's trainings live and send them commands.
 
     Args:
@@ -147,7 +142,9 @@ class Watcher:
         self._first_connect = threading.Event()
         self._first_error: DltrackError | None = None
         self._threads: list[threading.Thread] = []
-        self._epochs_read: dict[str, tuple[tuple[str, int], list[EpochRecord]]] = {}
+        self._epochs_read: dict[
+            str, tuple[tuple[str, int], list[EpochRecord], list[dict[str, Any]]]
+        ] = {}
 
     # -- public API -------------------------------------------------------------------------
 
@@ -201,13 +198,33 @@ class Watcher:
                     return None
                 self._changed.wait(min(remaining, 0.5))
 
-    def stop_training(self, training_id: str | None = None, after_epoch: bool = False) -> str:
+    def stop_training(
+        self, training_id: str | None = None, after_epoch: bool = False, save: bool = False
+    ) -> str:
         """Ask one training (or every running training of the model) to stop; returns the
-        command id, whose fate shows in `snapshot()["commands"]`."""
+        command id, whose fate shows in `snapshot()["commands"]`. `save=True` writes a
+        checkpoint first (docs/control.md)."""
+        if after_epoch and save:
+            raise ConfigError("choose after_epoch or save, not both")
+        kind = p.SAVE_AND_STOP if save else (p.STOP_AFTER_EPOCH if after_epoch else p.STOP)
+        return self.send(kind, training_id)
+
+    def send(
+        self, kind: str, training_id: str | None = None, args: dict[str, Any] | None = None
+    ) -> str:
+        """Send a command of `kind` (protocol.COMMAND_KINDS); returns its id."""
         if training_id is not None:
             check_training_id(training_id)
-        kind: CommandKind = STOP_AFTER_EPOCH if after_epoch else STOP
-        command = Command.new(kind, self.model_key, training_id, self.sender)
+        if kind not in p.COMMAND_KINDS:
+            raise ConfigError(f"unknown command {kind!r}")
+        command = Command.new(
+            cast(CommandKind, kind), self.model_key, training_id, self.sender, args
+        )
+        if p.parse_command(p.encode(command.to_message())) is None:
+            raise ConfigError(
+                "a command's arguments must be at most 16 numbers, strings (200 characters at "
+                "most), booleans or nulls"
+            )
         self._update(lambda s: st.command_queued(s, command, time.time()))
         self._outbox.put(command)
         feed = self._feed
@@ -256,16 +273,23 @@ class Watcher:
         if model is None:
             raise UnknownModelError(self.model_key)
         trainings = store.list_trainings(self.model_key)
-        epochs = {}
+        epochs, events = {}, {}
         for t in trainings:
             # Epochs of a finished training never change: read them once, not every refresh.
             seen = self._epochs_read.get(t.training_id)
             if seen is None or seen[0] != (t.status, t.epochs_done) or t.status == "running":
-                seen = ((t.status, t.epochs_done), store.list_epochs(self.model_key, t.training_id))
+                tid = t.training_id
+                seen = (
+                    (t.status, t.epochs_done),
+                    store.list_epochs(self.model_key, tid),
+                    store.list_events(self.model_key, tid),
+                )
                 self._epochs_read[t.training_id] = seen
-            epochs[t.training_id] = seen[1]
+            epochs[t.training_id], events[t.training_id] = seen[1], seen[2]
         # Every few seconds, and mostly what is known already.
-        self._update(lambda s: st.load_history(s, model, trainings, epochs), quiet=operator.eq)
+        self._update(
+            lambda s: st.load_history(s, model, trainings, epochs, events), quiet=operator.eq
+        )
 
     # -- threads ----------------------------------------------------------------------------
 
