@@ -45,6 +45,8 @@ def event(kind: str, detail: str, **extra: Any) -> dict[str, Any]:
 def test_events_are_printed_once_and_rules_ring() -> None:
     out = io.StringIO()
     view = TerminalView(out=out, live=False)
+    bells: list[bool] = []
+    view.console.bell = lambda: bells.append(True)  # type: ignore[method-assign]
     view.update(snap([]))
     pause = event("pause", "", sender="bo@box (dltrack pause)")
     lr = event("set_lr", "learning rate 0.01 → 0.001")
@@ -54,7 +56,8 @@ def test_events_are_printed_once_and_rules_ring() -> None:
     text = out.getvalue()
     assert "  · pause at epoch 3:  (by bo@box (dltrack pause))" in text
     assert "  · set_lr at epoch 3: learning rate 0.01 → 0.001" in text
-    assert "\a  · rule at epoch 3: r: when loss <= 0.1 → notify" in text
+    assert "  · rule at epoch 3: r: when loss <= 0.1 → notify" in text
+    assert bells == [True]  # rich rings it on a terminal only
     assert text.count("set_lr at epoch") == 1
 
 

@@ -63,9 +63,8 @@ def _positive(value: Any, what: str) -> float:
 
 
 def event_text(event: dict[str, Any]) -> str:
-    """A terminal line for one event; a rule's firing rings the bell (a notification)."""
+    """A terminal line for one event."""
     where = f" at epoch {event['epoch'] + 1}" if isinstance(event.get("epoch"), int) else ""
     failed = " FAILED" if event.get("ok") is False else ""
     by = f" (by {event['sender']})" if event.get("sender") else ""
-    bell = "\a" if event.get("kind") == "rule" and event.get("ok", True) else ""
-    return f"{bell}  · {event['kind']}{failed}{where}: {event.get('detail') or ''}{by}"
+    return f"  · {event['kind']}{failed}{where}: {event.get('detail') or ''}{by}"

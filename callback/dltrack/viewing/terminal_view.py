@@ -126,6 +126,8 @@ class TerminalView:
         for event in training.get("events") or []:
             if event["id"] not in self._events:
                 self._events.add(event["id"])
+                if event["kind"] == "rule" and event.get("ok", True):
+                    self.console.bell()  # a rule's firing is a notification
                 self._print(event_text(event))
         # A running training is shown by its bar; a lasting line only tells how one ended,
         # so no line above the bars goes stale.
