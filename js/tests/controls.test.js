@@ -81,3 +81,13 @@ describe("helpers", () => {
     expect(eventLine({ kind: "end", ok: true, detail: "stopped by rule p", epoch: null })).toBe("end · stopped by rule p");
   });
 });
+
+describe("the stop status beside the control bar", () => {
+  it("is not taken over by a steering command", () => {
+    const { $, update } = setup(snapshot());
+    const command = { id: "c9", kind: "pause", target: id, state: "acknowledged", detail: "", mine: true, sent_at: NOW };
+    update(snapshot({ commands: [command] }));
+    expect($("[data-testid=stop-button]").hidden).toBe(false);
+    expect($("[data-testid=stop-status]").hidden).toBe(true);
+  });
+});
