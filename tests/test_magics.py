@@ -378,4 +378,5 @@ def test_steering_messages_from_the_front_end_reach_a_training_in_this_kernel(
     clicker.join(10)
     assert seen[0] == pytest.approx(0.01) and seen[-1] == pytest.approx(0.02)
     assert results["after_pause"] <= results["held"] + 1
-    assert [c["kind"] for c in monitor.state["commands"]] == ["set_lr", "pause", "resume", "stop"]
+    kinds = [c["kind"] for c in monitor.watcher.snapshot()["commands"]]
+    assert kinds == ["set_lr", "pause", "resume", "stop"]
