@@ -297,9 +297,10 @@ def test_show(recorded: dict[str, Any]) -> None:
     assert "val_loss" in text
     # The optimizer's float32 0.01 (0.009999999776482582) and the user's lr: one row.
     assert "\n  learning_rate (lr)   0.01\n" in text
-    assert "\n  lr " not in text
+    # No separate parameter row for lr (the epochs' own `lr` metric has its sparkline row).
+    assert "\n  " + "lr".ljust(20) not in text
     metrics = [line.split()[0] for line in text.splitlines() if "last" in line]
-    assert metrics == ["loss", "val_loss", "mae", "val_mae"]  # the widget's order
+    assert metrics == ["loss", "val_loss", "mae", "val_mae", "lr"]  # the widget's order
 
 
 @pytest.mark.slow
