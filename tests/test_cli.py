@@ -255,8 +255,10 @@ def test_trainings_json(recorded: dict[str, Any]) -> None:
     assert [t["number"] for t in data["trainings"]] == [1, 2]
     for t, history in zip(data["trainings"], recorded["histories"], strict=True):
         assert t["status"] == "completed"
+        # fit()'s logs, plus the learning rate each epoch ended with (docs/control.md).
         assert [e["logs"] for e in t["epochs"]] == [
-            {k: v[i] for k, v in history.items()} for i in range(len(history["loss"]))
+            {**{k: v[i] for k, v in history.items()}, "lr": pytest.approx(0.01)}
+            for i in range(len(history["loss"]))
         ]
     assert data["trainings"][1]["params"]["run"] == 2
 
