@@ -11,8 +11,8 @@ afterEach(() => {
   document.body.replaceChildren();
 });
 
-function setup(state) {
-  const model = fakeModel(state);
+function setup(state, traits = {}) {
+  const model = fakeModel(state, traits);
   const el = document.createElement("div");
   document.body.append(el);
   const env = fakeEnv();
@@ -28,6 +28,15 @@ const running = runningTraining();
 const id = running.training_id;
 
 describe("control bar", () => {
+  it("is not offered to a read-only viewer, like Stop", () => {
+    // The serve page's read-only mode builds no bar; a read-only share hides it by class.
+    const served = setup(snapshot(), { read_only: true });
+    expect(served.$(".dltrack-controls-bar").hidden).toBe(true);
+    const shared = setup(snapshot(), { can_control: false });
+    // (widget.css hides `.dltrack-read-only .dltrack-controls-bar`, as it hides Stop.)
+    expect(shared.$(".dltrack-read-only .dltrack-controls-bar")).not.toBe(null);
+  });
+
   it("sends pause, learning rates, checkpoint and save-and-stop for the running training", () => {
     const { model, $ } = setup(snapshot());
     $("[data-testid=pause-button]").click();
