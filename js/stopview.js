@@ -35,6 +35,9 @@ export function endNote(training) {
   return "";
 }
 
+/** The command kinds that are stops; the control bar's others have their own status line. */
+const STOP_KINDS = new Set(["stop", "stop_after_epoch", "save_and_stop"]);
+
 /**
  * The latest command aimed at this training (by id, or at all trainings of the key, sent after
  * it started), leaving out the ids in `ignore`; null when none.
@@ -46,6 +49,7 @@ export function latestCommand(training, commands, ignore = []) {
   /** @type {import("./types.js").Command | null} */
   let best = null;
   for (const c of commands) {
+    if (!STOP_KINDS.has(c.kind)) continue;
     if (c.target !== training.training_id && c.target !== "all") continue;
     if (ignore.includes(c.id)) continue;
     const sentAt = isFiniteNumber(c.sent_at) ? c.sent_at : 0;

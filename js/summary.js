@@ -1,6 +1,7 @@
 // The summary on top: one compact panel per running (or lost) training with its status, the
 // current epoch's bar with ETA, Stop and the controls slot, and its key metrics with their
 // best values. Its height does not grow with the epochs: those are in the Epochs tab.
+import { createControls } from "./controls.js";
 import { createBar, updateCurrentBar } from "./bars.js";
 import { button, h, reconcile, setAttr, setText, show } from "./dom.js";
 import { effectiveRate, trainingEta } from "./eta.js";
@@ -49,6 +50,8 @@ function createPanel(ctx, training) {
   const stop = createStopControl(ctx, id);
   // Where more controls go beside Stop (docs/front-end.md): filled by other modules, never here.
   const controls = h("div", { class: "dltrack-controls", testid: "controls", "data-training-id": id });
+  const steering = createControls(ctx, id);
+  controls.append(steering.el);
   const metrics = h("div", { class: "dltrack-key-metrics", testid: "key-metrics" });
   const el = h("section", { class: "dltrack-live", testid: "summary-panel", "data-training-id": id }, [
     h("div", { class: "dltrack-live-head" }, [title, pill, meta, dismiss]),
@@ -56,7 +59,7 @@ function createPanel(ctx, training) {
     h("div", { class: "dltrack-live-row" }, [bar.el, h("div", { class: "dltrack-actions" }, [stop.el, controls])]),
     metrics,
   ]);
-  return { el, title, pill, meta, lost, dismiss, bar, stop, controls, metrics, chips: new Map() };
+  return { el, title, pill, meta, lost, dismiss, bar, stop, controls, steering, metrics, chips: new Map() };
 }
 
 function updatePanel(panel, training, view) {
@@ -88,6 +91,7 @@ function updatePanel(panel, training, view) {
   show(panel.bar.el, Boolean(c));
   if (c) updateCurrentBar(panel.bar, training, kernelNow);
   panel.stop.update(training, view);
+  panel.steering.update(training, view);
   reconcile(panel.metrics, panel.chips, keyMetrics(training), (m) => m.name, createMetricChip, updateMetricChip);
 }
 

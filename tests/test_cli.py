@@ -255,8 +255,10 @@ def test_trainings_json(recorded: dict[str, Any]) -> None:
     assert [t["number"] for t in data["trainings"]] == [1, 2]
     for t, history in zip(data["trainings"], recorded["histories"], strict=True):
         assert t["status"] == "completed"
+        # fit()'s logs, plus the learning rate each epoch ended with (docs/control.md).
         assert [e["logs"] for e in t["epochs"]] == [
-            {k: v[i] for k, v in history.items()} for i in range(len(history["loss"]))
+            {**{k: v[i] for k, v in history.items()}, "lr": pytest.approx(0.01)}
+            for i in range(len(history["loss"]))
         ]
     assert data["trainings"][1]["params"]["run"] == 2
 
@@ -297,9 +299,10 @@ def test_show(recorded: dict[str, Any]) -> None:
     assert "val_loss" in text
     # The optimizer's float32 0.01 (0.009999999776482582) and the user's lr: one row.
     assert "\n  learning_rate (lr)   0.01\n" in text
-    assert "\n  lr " not in text
+    # No separate parameter row for lr (the epochs' own `lr` metric has its sparkline row).
+    assert "\n  " + "lr".ljust(20) not in text
     metrics = [line.split()[0] for line in text.splitlines() if "last" in line]
-    assert metrics == ["loss", "val_loss", "mae", "val_mae"]  # the widget's order
+    assert metrics == ["loss", "val_loss", "mae", "val_mae", "lr"]  # the widget's order
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -221,7 +222,8 @@ def test_monitor_follows_a_training(monitor: Any, model_key: str) -> None:
     assert training_id is not None
     wait_until(lambda: training_id in monitor.history, 10, "the history trait")
     assert [e["logs"] for e in monitor.history[training_id]] == [
-        {k: v[i] for k, v in history.history.items()} for i in range(3)
+        {**{k: v[i] for k, v in history.history.items()}, "lr": pytest.approx(0.01)}
+        for i in range(3)
     ]
     json.dumps(monitor.get_state())  # what the notebook saves is plain JSON
 
@@ -323,3 +325,59 @@ def test_widget_state_never_holds_the_broker_password(
         assert ":***@" in saved
     finally:
         widget.close()
+
+
+@pytest.mark.slow
+def test_steering_messages_from_the_front_end_reach_a_training_in_this_kernel(
+    monitor: Any, model_key: str
+) -> None:
+    """The control bar's comm messages (learning rate, pause, resume), through the same path
+    as Stop, to a fit() running in the same process, as in a notebook's own kernel."""
+    x, y = tiny_data(160)
+    seen: list[float] = []
+    reached = threading.Event()
+    results: dict[str, Any] = {}
+
+    def states() -> dict[str, str]:
+        return {c["kind"]: c["state"] for c in monitor.state["commands"]}
+
+    def click() -> None:
+        try:
+            if reached.wait(60):
+                steer()
+        finally:  # whatever failed, the training must not stay paused
+            monitor._handle_custom_msg({"action": "stop"}, [])
+
+    def steer() -> None:
+        monitor._handle_custom_msg({"action": "set_lr", "args": {"value": [1]}}, [])  # junk
+        monitor._handle_custom_msg({"action": "set_lr", "args": {"value": 0.02}}, [])
+        wait_until(lambda: states().get("set_lr") == "done", 30, "the new rate")
+        monitor._handle_custom_msg({"action": "pause"}, [])
+        wait_until(lambda: states().get("pause") == "done", 30, "the pause")
+        results["held"] = len(seen)
+        time.sleep(1.0)
+        results["after_pause"] = len(seen)
+        monitor._handle_custom_msg({"action": "resume"}, [])
+        wait_until(lambda: states().get("resume") == "done", 30, "the resume")
+
+    def record(epoch: int, batch: int) -> None:
+        seen.append(float(model.optimizer.learning_rate))
+        if (epoch, batch) == (0, 3):
+            reached.set()
+
+    clicker = threading.Thread(target=click, daemon=True)
+    clicker.start()
+    model = tiny_model()
+    model.fit(
+        x,
+        y,
+        epochs=200,
+        batch_size=16,
+        verbose=0,
+        callbacks=[Tracker(model_key), pace_callback(record, delay=0.02)],
+    )
+    clicker.join(10)
+    assert seen[0] == pytest.approx(0.01) and seen[-1] == pytest.approx(0.02)
+    assert results["after_pause"] <= results["held"] + 1
+    kinds = [c["kind"] for c in monitor.watcher.snapshot()["commands"]]
+    assert kinds == ["set_lr", "pause", "resume", "stop"]

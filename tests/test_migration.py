@@ -90,6 +90,36 @@ def test_an_old_local_file_migrates_as_it_opens(dltrack_home: Path) -> None:
     assert result.returncode == 0 and "old model  (2 trainings)" in result.stdout, result.stderr
 
 
+def test_an_old_file_with_events_keeps_them_under_the_id(dltrack_home: Path) -> None:
+    """A file from before model ids that already held events (the steering release)."""
+    key, tid = new_model_key(), new_training_id()
+    path = config.sqlite_path(config.resolve().store_url)
+    old_local_file(path, key, tid)
+    event = {"id": new_training_id(), "kind": "end", "at": 1700000009.0, "ok": True}
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE events (model_key TEXT NOT NULL, training_id TEXT NOT NULL, "
+        "id TEXT NOT NULL, at REAL NOT NULL, body TEXT NOT NULL, "
+        "PRIMARY KEY (model_key, training_id, id))"
+    )
+    conn.execute(
+        "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+        (key, tid, event["id"], event["at"], json.dumps(event)),
+    )
+    conn.commit()
+    conn.close()
+
+    store = open_store(config.resolve().store_url)
+    try:
+        assert store.list_events(key, tid) == [event]
+        assert store.list_events(model_id(key), tid) == [event]
+    finally:
+        store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT model_id FROM events").fetchall() == [(model_id(key),)]
+    conn.close()
+
+
 def legacy_firestore(url: str, key: str, training_id: str) -> None:
     """Documents as dltrack 0.1 wrote them: `models/{key}/…`."""
     from google.cloud import firestore

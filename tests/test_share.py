@@ -48,6 +48,11 @@ def test_a_read_only_share_watches_and_cannot_control(model_key: str) -> None:
                     watcher.stop_training,
                     watcher.delete_model,
                     lambda: watcher.rename_model("mine now"),
+                    lambda: watcher.set_lr(1e-4),
+                    watcher.pause,
+                    watcher.checkpoint,
+                    lambda: watcher.add_rule({"when": "nan", "action": "stop"}),
+                    lambda: watcher.stop_training(save=True),
                 ):
                     try:
                         action()
@@ -73,7 +78,7 @@ def test_a_read_only_share_watches_and_cannot_control(model_key: str) -> None:
     assert seen["widget"] == (model_id(model_key), False)
     assert model_key not in str(seen["widget state"])
     assert seen["live"] is True and seen["can_control"] is False
-    assert len(refused) == 3 and all("read-only share" in text for text in refused)
+    assert len(refused) == 8 and all("read-only share" in text for text in refused)
     # Nothing was stopped, renamed or deleted.
     assert history.epoch == [0, 1]
     (t,) = trainings(model_key)

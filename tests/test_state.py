@@ -285,10 +285,54 @@ def test_refused_and_undelivered_commands_say_why() -> None:
     assert [c["id"] for c in st.to_snapshot(s, T0)["commands"]] == [refused.id, lost.id]
 
 
-def test_someone_elses_ack_is_ignored() -> None:
+def test_someone_elses_command_shows_with_its_sender() -> None:
     f = Feed()
     s = st.MonitorState(MID)
-    assert fold(s, f.msg(p.ACK, command_id=new_training_id(), accepted=True)) == s
+    # Someone else's refusal (a forgery, say) shows only to its sender.
+    assert fold(s, f.msg(p.ACK, command_id=new_training_id(), accepted=False)) == s
+    other = new_training_id()
+    ack = f.msg(p.ACK, command_id=other, accepted=True, command_kind="pause", sender="bo@box")
+    s = fold(s, ack)
+    [command] = st.to_snapshot(s, T0)["commands"]
+    assert command["id"] == other and command["state"] == "acknowledged"
+    assert (command["kind"], command["sender"], command["mine"]) == ("pause", "bo@box", False)
+    # Its result reaches this viewer too, through the event the training sends.
+    event = {
+        "id": new_training_id(),
+        "kind": "pause",
+        "at": T0,
+        "ok": True,
+        "detail": "",
+        "sender": "bo@box",
+        "command_id": other,
+        "epoch": 0,
+        "step": 3,
+        "values": {},
+    }
+    s = fold(s, f.msg(p.EVENT, event=event))
+    snap = st.to_snapshot(s, T0)
+    assert snap["commands"][0]["state"] == "done"
+    assert snap["trainings"][0]["paused_since"] == T0
+    assert snap["trainings"][0]["events"] == [event]
+
+
+def test_events_merge_once_and_rules_fold() -> None:
+    def event(kind: str, at: float, **values: object) -> dict[str, object]:
+        return {
+            "id": new_training_id(),
+            "kind": kind,
+            "at": at,
+            "ok": True,
+            "detail": kind,
+            "values": values,
+        }
+
+    added = event("add_rule", 2.0, id="r1", when="nan", action="stop")
+    other = event("add_rule", 3.0, id="r2", when="nan", action="notify")
+    removed = event("remove_rule", 4.0, id="r1")
+    merged = st.merge_events((removed, added), [added, other])
+    assert [e["id"] for e in merged] == [added["id"], other["id"], removed["id"]]
+    assert [r["id"] for r in st.active_rules(merged)] == ["r2"]
 
 
 def test_commands_are_bounded() -> None:
@@ -468,6 +512,20 @@ def hostile_messages(draw: hs.DrawFn, feed: Feed) -> dict[str, Any]:
             "snapshot": {
                 **heartbeat_snapshot(),
                 **draw(hs.dictionaries(hs.sampled_from(SNAPSHOT_FIELDS), junk, max_size=4)),
+            }
+        },
+        p.EVENT: {
+            "event": {
+                "id": new_training_id(),
+                "kind": draw(hs.sampled_from(["pause", "resume", "set_lr", "add_rule", "x"])),
+                "at": T0,
+                **draw(
+                    hs.dictionaries(
+                        hs.sampled_from(["ok", "detail", "command_id", "epoch", "values"]),
+                        junk,
+                        max_size=3,
+                    )
+                ),
             }
         },
     }

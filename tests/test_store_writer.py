@@ -70,19 +70,24 @@ def test_replaying_twice_changes_nothing(store: LocalStore, tmp_path: Path) -> N
     assert model is not None and model.train_count == 1
 
 
-def test_rows_of_an_unknown_model_are_dropped(store: LocalStore, spool: Spool) -> None:
+def test_rows_of_an_unknown_model_are_kept_and_skipped(store: LocalStore, spool: Spool) -> None:
     known = store.create_model("m").key
     ghost = new_model_key()
     spool_training(spool, ghost, new_training_id(), 1, "completed")
     spool_training(spool, known, new_training_id(), 1, "completed")
     spool_training(spool, ghost, new_training_id(), 1, "completed")
     of_known = len([r for r in spool.pending() if r.model_key == known])
-    unknown: list[str] = []
-    # One pass writes the known model's rows, drops the ghost's and says whose they were.
-    assert store_writer.replay(spool, store, on_unknown=unknown.append) == of_known
-    assert unknown == [ghost]
-    assert spool.count() == 0
+    of_ghost = spool.count() - of_known
+    told: list[str] = []
+    skipped: set[str] = set()
+    # One pass writes the known model's rows, keeps the ghost's and says whose they were.
+    assert store_writer.replay(spool, store, on_unknown=told.append, unknown=skipped) == of_known
+    assert told == [ghost] and skipped == {ghost}
+    assert spool.count() == of_ghost
     assert len(store.list_trainings(known)) == 1
+    # The next pass with the same set does not even try them.
+    assert store_writer.replay(spool, store, on_unknown=told.append, unknown=skipped) == 0
+    assert told == [ghost]
 
 
 def test_a_new_training_marks_silent_ones_interrupted(store: LocalStore, spool: Spool) -> None:
@@ -98,3 +103,38 @@ def test_a_new_training_marks_silent_ones_interrupted(store: LocalStore, spool: 
     assert status == {silent: "interrupted", fresh: "running", new: "running"}
     training = store.get_training(key, silent)
     assert training is not None and training.reason == "no sign of life from the training"
+
+
+def test_sync_reports_what_the_store_cannot_take_and_keeps_it(tmp_path: Path) -> None:
+    """A model lost by the store: `dltrack sync` says what waits and why, keeps the records,
+    exports them on request and drops them only with --discard."""
+    import json
+
+    from dltrack.training.spool import spool_path
+    from dltrack.wire import config
+    from tests.helpers import run_cli
+
+    settings = config.resolve()
+    spool = Spool(spool_path(settings.spool_dir, settings.store_url))
+    ghost, tid = new_model_key(), new_training_id()
+    spool_training(spool, ghost, tid, 2, "completed")
+    rows = spool.count()
+    spool.close()
+
+    result = run_cli("sync")
+    assert result.returncode == 1
+    assert f"{rows} record(s) of 1 training(s) ({tid}) cannot be written" in result.stdout
+    assert "the store has no such model" in result.stdout and "--export FILE" in result.stdout
+    assert ghost not in result.stdout + result.stderr  # the key is a secret
+
+    exported = tmp_path / "kept.jsonl"
+    result = run_cli("sync", "--export", str(exported))
+    assert result.returncode == 1 and f"exported them to {exported}" in result.stdout
+    lines = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert lines[0]["op"] == "start" and len(lines) == rows
+    assert {line["training_id"] for line in lines} == {tid}
+
+    result = run_cli("sync", "--discard")
+    assert result.returncode == 0, result.stdout
+    assert f"discarded them ({rows} record(s))" in result.stdout
+    assert "0 left" in result.stdout

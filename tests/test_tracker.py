@@ -33,12 +33,15 @@ def dltrack_messages(caught: list[warnings.WarningMessage]) -> list[str]:
 
 
 def stored_logs(model_key: str, training_id: str | None) -> dict[str, list[float]]:
-    """The store's epochs in the shape of `History.history`."""
+    """The store's epochs in the shape of `History.history`: what Keras reported. The
+    learning rate dltrack adds to each epoch's logs (`lr`) is checked apart, in
+    test_each_epoch_records_its_learning_rate."""
     assert training_id is not None, "the Tracker has not started"
     out: dict[str, list[float]] = {}
     for record in epochs(model_key, training_id):
         for name, value in record.logs.items():
-            out.setdefault(name, []).append(value)
+            if name != "lr":
+                out.setdefault(name, []).append(value)
     return out
 
 
@@ -73,7 +76,10 @@ def test_store_holds_exactly_the_history(model_key: str) -> None:
     assert [r.epoch for r in records] == [0, 1, 2]
     assert [r.steps for r in records] == [3, 3, 3]  # 48 training samples / 16
     assert all(r.started_at <= r.ended_at for r in records)
-    assert t.final_logs == {name: values[-1] for name, values in history.history.items()}
+    assert t.final_logs == {
+        **{name: values[-1] for name, values in history.history.items()},
+        "lr": pytest.approx(0.01),
+    }
     assert t.params["epochs"] == 3
     assert t.params["steps"] == 3
     assert t.params["note"] == "baseline"
@@ -510,8 +516,9 @@ def test_store_down_then_back_loses_no_epoch(tmp_path: Path) -> None:
     # The store comes back; what waited in the spool (under DLTRACK_HOME) is written.
     store_dir.unlink()
     (tmp_path / "away").rename(store_dir)
-    written, left = sync_spool(store=store_url)
-    assert left == 0
+    report = sync_spool(store=store_url)
+    written, left = report.written, report.left
+    assert left == 0 and report.unwritable == 0
     assert written >= 5  # at least the start, 3 epochs and the end
     store = open_store(store_url)
     try:
@@ -520,7 +527,8 @@ def test_store_down_then_back_loses_no_epoch(tmp_path: Path) -> None:
         assert t.status == "completed"
         assert t.epochs_done == 3
         assert [e.logs for e in store.list_epochs(model_key, t.training_id)] == [
-            {k: v[i] for k, v in history.history.items()} for i in range(3)
+            {**{k: v[i] for k, v in history.history.items()}, "lr": pytest.approx(0.01)}
+            for i in range(3)
         ]
     finally:
         store.close()
@@ -570,3 +578,15 @@ def test_no_broker_or_store_call_on_the_training_side(
     threads = {thread for thread, name in calls if not name.endswith(".wake")}
     assert threads <= {"dltrack-broker", "dltrack-store"}, calls
     assert {thread for thread, name in calls if name.endswith(".wake")} <= {"dltrack-relay"}
+
+
+def test_each_epoch_records_its_learning_rate(model_key: str) -> None:
+    import keras
+
+    x, y = tiny_data()
+    model = tiny_model()
+    halve = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.01 / 2**epoch)
+    tracker = Tracker(model_key)
+    model.fit(x, y, epochs=3, batch_size=16, callbacks=[halve, tracker], verbose=0)
+    lrs = [r.logs["lr"] for r in epochs(model_key, tracker.training_id)]
+    assert lrs == [pytest.approx(0.01), pytest.approx(0.005), pytest.approx(0.0025)]

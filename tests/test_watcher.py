@@ -94,8 +94,10 @@ def test_a_viewer_sees_a_whole_training_live(model_key: str) -> None:
         assert watcher.wait_for(lambda s: len(snapshots) > count_at_end, 5) is not None
     t = training_view(snapshots[-1], tracker.training_id)
     assert t is not None
+    # The same logs as Keras' own history, plus the learning rate each epoch ran with.
     assert [e["logs"] for e in t["epochs"]] == [
-        {k: v[i] for k, v in history.history.items()} for i in range(3)
+        {**{k: v[i] for k, v in history.history.items()}, "lr": pytest.approx(0.01)}
+        for i in range(3)
     ]
     # Live progress reached the listener: some snapshot showed a batch inside an epoch.
     currents = [

@@ -247,3 +247,43 @@ def test_delete_model_cascades(store: Store) -> None:
     with pytest.raises(UnknownModelError):
         store.start_training(model.key, new_training_id(), {}, 1.0)
     assert [t.number for t in store.list_trainings(other.key)] == [1]
+
+
+def _event(kind: str, at: float, **values: object) -> dict[str, object]:
+    return {
+        "id": new_training_id(),
+        "kind": kind,
+        "at": at,
+        "ok": True,
+        "detail": f"{kind} detail",
+        "sender": "ana@laptop (test)",
+        "command_id": None,
+        "epoch": 1,
+        "step": 7,
+        "values": dict(values),
+    }
+
+
+def test_events_round_trip_in_time_order_and_replace_by_id(store: Store) -> None:
+    model = store.create_model("m")
+    training = new_training_id()
+    store.start_training(model.key, training, {}, 1.0)
+    late, early = _event("pause", 20.0), _event("set_lr", 10.0, old=0.01, new=0.001)
+    store.add_event(model.key, training, late)
+    store.add_event(model.key, training, early)
+    store.add_event(model.key, training, early)  # a replayed spool row: no duplicate
+    assert store.list_events(model.key, training) == [early, late]
+    assert store.list_events(model.key, new_training_id()) == []
+
+
+def test_deleting_a_training_or_model_deletes_its_events(store: Store) -> None:
+    model = store.create_model("m")
+    kept, deleted = new_training_id(), new_training_id()
+    for training in (kept, deleted):
+        store.start_training(model.key, training, {}, 1.0)
+        store.add_event(model.key, training, _event("checkpoint", 5.0, path="/tmp/x.keras"))
+    store.delete_training(model.key, deleted)
+    assert store.list_events(model.key, deleted) == []
+    assert len(store.list_events(model.key, kept)) == 1
+    store.delete_model(model.key)
+    assert store.list_events(model.key, kept) == []

@@ -180,7 +180,7 @@ def test_store_settings_that_cannot_work(
         left = spool.count(tracker.training_id)
     finally:
         spool.close()
-    assert left == 1 + 2 * 3 + 1  # start, 3 x (epoch, update), end: nothing lost
+    assert left == 1 + 2 * 3 + 2  # start, 3 x (epoch, update), the end's event, end
     assert f"{left} record(s)" in last
 
 

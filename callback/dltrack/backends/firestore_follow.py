@@ -58,6 +58,9 @@ class FirestoreFollow(Follow):
         self._trainings: dict[str, TrainingRecord] = {}
         self._live_epochs: dict[str, dict[int, EpochRecord]] = {}
         self._read: dict[str, tuple[int, list[EpochRecord]]] = {}  # finished: read once
+        # Events are not listened to: a running training's reach viewers live (event messages,
+        # heartbeats); the store's are read once per training state (a new epoch, its end).
+        self._events_read: dict[str, tuple[tuple[str, int], list[dict[str, Any]]]] = {}
         self._first = {"model": threading.Event(), "trainings": threading.Event()}
         # Documents the listeners delivered, as Firestore bills them (bench/cost.py).
         self.delivered = 0
@@ -135,6 +138,7 @@ class FirestoreFollow(Follow):
         if model is None or not model.exists:
             raise self._store.missing(self._key)
         epochs = {tid: self._epochs_of(t) for tid, t in trainings.items()}
+        events = {tid: self._events_of(t) for tid, t in trainings.items()}
         for tid in set(self._epoch_watches) - {t for t, r in trainings.items() if _live(r)}:
             self._epoch_watches.pop(tid).unsubscribe()
         record = FirestoreStore.model_from_doc(model)
@@ -143,7 +147,16 @@ class FirestoreFollow(Follow):
             record,
             sorted(trainings.values(), key=lambda t: t.number),
             epochs,
+            events,
         )
+
+    def _events_of(self, t: TrainingRecord) -> list[dict[str, Any]]:
+        tid, state = t.training_id, (t.status, t.epochs_done)
+        read = self._events_read.get(tid)
+        if read is None or read[0] != state:
+            read = (state, self._store.list_events(self._key, tid))
+            self._events_read[tid] = read
+        return read[1]
 
     def _epochs_of(self, t: TrainingRecord) -> list[EpochRecord]:
         tid = t.training_id

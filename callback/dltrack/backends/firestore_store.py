@@ -196,6 +196,9 @@ class FirestoreStore(Store):
 
         return FirestoreFollow(self, model, on_change)
 
+    def events_ref(self, model: str, training_id: str) -> Any:
+        return self.trainings_ref(model).document(training_id).collection("events")
+
     # -- models -------------------------------------------------------------------------------
 
     def create_model(self, name: str) -> ModelRecord:
@@ -256,8 +259,9 @@ class FirestoreStore(Store):
                 trainings = list(doc.reference.collection("trainings").stream(**CALL))
                 for training in trainings:
                     target = new.collection("trainings").document(training.id)
-                    for epoch in training.reference.collection("epochs").stream(**CALL):
-                        target.collection("epochs").document(epoch.id).set(epoch.to_dict(), **CALL)
+                    for sub in ("epochs", "events"):
+                        for item in training.reference.collection(sub).stream(**CALL):
+                            target.collection(sub).document(item.id).set(item.to_dict(), **CALL)
                     target.set(training.to_dict(), **CALL)
                 new.set(doc.to_dict(), **CALL)
             self._delete_tree(doc.reference, [t.id for t in trainings])
@@ -364,7 +368,12 @@ class FirestoreStore(Store):
     def _delete_training_ref(self, training_ref: Any) -> bool:
         with self._calls():
             existed = bool(training_ref.get(**CALL).exists)
-            refs = [doc.reference for doc in training_ref.collection("epochs").stream(**CALL)]
+            # Firestore keeps a document's sub-collections when it is deleted: empty them first.
+            refs = [
+                doc.reference
+                for sub in ("epochs", "events")
+                for doc in training_ref.collection(sub).stream(**CALL)
+            ]
             refs.append(training_ref)
             for start in range(0, len(refs), DELETE_CHUNK):
                 batch = self._db.batch()
@@ -385,6 +394,20 @@ class FirestoreStore(Store):
         with self._calls():
             docs = list(self.epochs_ref(model, training_id).order_by("epoch").stream(**CALL))
         return [epoch_from_doc(doc) for doc in docs]
+
+    # -- events -------------------------------------------------------------------------------
+
+    def add_event(self, model: str, training_id: str, event: dict[str, Any]) -> None:
+        # As JSON text: event values are free-form scalars, kept exactly as written.
+        with self._calls():
+            self.events_ref(model, training_id).document(event["id"]).set(
+                {"at": event["at"], "body": json.dumps(event)}, **CALL
+            )
+
+    def list_events(self, model: str, training_id: str) -> list[dict[str, Any]]:
+        with self._calls():
+            docs = list(self.events_ref(model, training_id).order_by("at").stream(**CALL))
+        return [json.loads(doc.get("body")) for doc in docs]
 
     def close(self) -> None:
         """Release the gRPC channel and the App; never raises."""

@@ -1,4 +1,5 @@
-"""Following a model in a Store: what a viewer needs (the model, its trainings, their epochs),
+"""Following a model in a Store: what a viewer needs (the model, its trainings, their epochs
+and events),
 read again only when it may have changed.
 
 `Store.follow` returns a `Follow`. The default, `PollingFollow`, re-reads the store whenever
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from dltrack.wire.errors import UnknownModelError
 from dltrack.wire.keys import model_id_of
@@ -30,6 +31,8 @@ class History:
     model: ModelRecord
     trainings: list[TrainingRecord]
     epochs: dict[str, list[EpochRecord]]
+    # Each training's events (commands carried out, rules fired, its end), oldest first.
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class Follow(ABC):
@@ -59,7 +62,9 @@ class PollingFollow(Follow):
         # `dltrack migrate`), else the public id, which names every document.
         self._model = model
         self._id = model_id_of(model)
-        self._epochs_read: dict[str, tuple[tuple[str, int], list[EpochRecord]]] = {}
+        self._epochs_read: dict[
+            str, tuple[tuple[str, int], list[EpochRecord], list[dict[str, Any]]]
+        ] = {}
 
     def current(self) -> History:
         key = self._id
@@ -67,12 +72,17 @@ class PollingFollow(Follow):
         if model is None:
             raise UnknownModelError(key)
         trainings = self._store.list_trainings(key)
-        epochs = {}
+        epochs, events = {}, {}
         for t in trainings:
             # Epochs of a finished training never change: read them once, not every refresh.
-            seen = self._epochs_read.get(t.training_id)
+            tid = t.training_id
+            seen = self._epochs_read.get(tid)
             if seen is None or seen[0] != (t.status, t.epochs_done) or t.status == "running":
-                seen = ((t.status, t.epochs_done), self._store.list_epochs(key, t.training_id))
-                self._epochs_read[t.training_id] = seen
-            epochs[t.training_id] = seen[1]
-        return History(model, trainings, epochs)
+                seen = (
+                    (t.status, t.epochs_done),
+                    self._store.list_epochs(key, tid),
+                    self._store.list_events(key, tid),
+                )
+                self._epochs_read[tid] = seen
+            epochs[tid], events[tid] = seen[1], seen[2]
+        return History(model, trainings, epochs, events)

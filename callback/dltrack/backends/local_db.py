@@ -37,6 +37,13 @@ DROP TABLE models_by_key;
 DROP TABLE trainings_by_key;
 DROP TABLE epochs_by_key;
 """
+# Files written by the first release with events (before model ids) have an events table too.
+_MIGRATE_EVENTS = "ALTER TABLE events RENAME TO events_by_key;"
+_COPY_EVENTS = """
+INSERT INTO events SELECT dltrack_model_id(model_key), training_id, id, at, body
+    FROM events_by_key;
+DROP TABLE events_by_key;
+"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -51,6 +58,9 @@ CREATE TABLE IF NOT EXISTS epochs (
     model_id TEXT NOT NULL, training_id TEXT NOT NULL, epoch INTEGER NOT NULL,
     logs TEXT NOT NULL, steps INTEGER, started_at REAL, ended_at REAL,
     PRIMARY KEY (model_id, training_id, epoch));
+CREATE TABLE IF NOT EXISTS events (
+    model_id TEXT NOT NULL, training_id TEXT NOT NULL, id TEXT NOT NULL, at REAL NOT NULL,
+    body TEXT NOT NULL, PRIMARY KEY (model_id, training_id, id));
 CREATE TABLE IF NOT EXISTS updates (
     id INTEGER PRIMARY KEY AUTOINCREMENT, model_id TEXT NOT NULL, ts REAL NOT NULL,
     body BLOB NOT NULL);
@@ -94,7 +104,16 @@ def _migrate(conn: sqlite3.Connection) -> None:
     try:
         # Another process may have migrated while this one waited for the lock.
         if "id" not in [row[1] for row in conn.execute("PRAGMA table_info(models)")]:
-            for statement in (_MIGRATE_FROM_KEYS + SCHEMA + _COPY_FROM_KEYS).split(";"):
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            events = "events" in tables
+            script = (
+                (_MIGRATE_EVENTS if events else "")
+                + _MIGRATE_FROM_KEYS
+                + SCHEMA
+                + _COPY_FROM_KEYS
+                + (_COPY_EVENTS if events else "")
+            )
+            for statement in script.split(";"):
                 if statement.strip():
                     conn.execute(statement)
     except BaseException:

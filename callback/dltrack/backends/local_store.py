@@ -102,6 +102,7 @@ class LocalStore(Store):
         mid = model_id_of(model)
         with self._transaction() as db:
             db.execute("DELETE FROM epochs WHERE model_id = ?", (mid,))
+            db.execute("DELETE FROM events WHERE model_id = ?", (mid,))
             db.execute("DELETE FROM trainings WHERE model_id = ?", (mid,))
             return db.execute("DELETE FROM models WHERE id = ?", (mid,)).rowcount > 0
 
@@ -167,10 +168,11 @@ class LocalStore(Store):
     def delete_training(self, model: str, training_id: str) -> bool:
         mid = model_id_of(model)
         with self._transaction() as db:
-            db.execute(
-                "DELETE FROM epochs WHERE model_id = ? AND training_id = ?",
-                (mid, training_id),
-            )
+            for table in ("epochs", "events"):
+                db.execute(
+                    f"DELETE FROM {table} WHERE model_id = ? AND training_id = ?",
+                    (mid, training_id),
+                )
             return (
                 db.execute(
                     "DELETE FROM trainings WHERE model_id = ? AND training_id = ?",
@@ -205,6 +207,21 @@ class LocalStore(Store):
             (mid, training_id),
         )
         return [EpochRecord(e, json.loads(logs), s, a, b) for e, logs, s, a, b in rows]
+
+    def add_event(self, model: str, training_id: str, event: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO events (model_id, training_id, id, at, body) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (model_id_of(model), training_id, event["id"], event["at"], json.dumps(event)),
+            )
+
+    def list_events(self, model: str, training_id: str) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT body FROM events WHERE model_id = ? AND training_id = ? ORDER BY at, id",
+            (model_id_of(model), training_id),
+        )
+        return [json.loads(body) for (body,) in rows]
 
     def close(self) -> None:
         self._conn.close()

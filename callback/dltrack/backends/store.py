@@ -1,4 +1,5 @@
-"""The Store interface: infrequent, persistent records (models, trainings, epochs).
+"""The Store interface: infrequent, persistent records (models, trainings, epochs,
+events).
 
 Implementations: `backends.local_store.LocalStore` (SQLite, the embedded default) and
 `backends.firestore_store.FirestoreStore`. Batch-level progress never reaches a Store. Methods
@@ -75,6 +76,15 @@ class Store(ABC):
     def follow(self, model_key: str, on_change: OnChange) -> Follow:
         """Follow the model's history (backends/follow.py); polls unless overridden."""
         return PollingFollow(self, model_key)
+
+    @abstractmethod
+    def add_event(self, model: str, training_id: str, event: dict[str, Any]) -> None:
+        """Record one event of a training (`protocol.event_ok` shape, with an `id`); writing
+        the same id again replaces it. Deleting the training deletes its events."""
+
+    @abstractmethod
+    def list_events(self, model: str, training_id: str) -> list[dict[str, Any]]:
+        """The training's events, oldest first."""
 
     @abstractmethod
     def close(self) -> None: ...

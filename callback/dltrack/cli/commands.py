@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dltrack.cli import access, demo, doctor, grant, live, models, serve, sync, trainings
+from dltrack.cli import access, control, demo, doctor, grant, live, models, serve, sync, trainings
 from dltrack.cli.parsing import EXIT_USAGE, Parser, call
 from dltrack.wire import config
 from dltrack.wire.errors import ConfigError, DltrackError, UnknownModelError
 
 EXIT_FAILED = 1
-COMMAND_MODULES = (models, trainings, live, serve, demo, doctor, sync, grant, access)
+COMMAND_MODULES = (models, trainings, live, control, serve, demo, doctor, sync, grant, access)
 
 # Spellings of the release before, still understood for one release (see the README).
 TRAININGS_ACTIONS = ("list", "show", "delete")

@@ -97,8 +97,10 @@ def stop(
     after_epoch: bool,
     wait: bool,
     timeout: float,
+    save: bool = False,
 ) -> int:
-    """Send a stop and exit 0 once the training acknowledged it."""
+    """Send a stop and exit 0 once the training acknowledged it (`save`: once the checkpoint
+    is written and the training has ended)."""
     from dltrack.viewing import catalog as api
     from dltrack.viewing.watcher import Watcher, default_sender
 
@@ -107,6 +109,13 @@ def stop(
         if training:
             with api.open_settings_store(store) as opened:
                 training_id = api.find_training(opened, key, training).training_id
+        if save:
+            if after_epoch:
+                raise ConfigError("choose --after-epoch or --save, not both")
+            from dltrack.cli.control import run_command
+
+            code = run_command(w, lambda: w.stop_training(training_id, save=True), timeout)
+            return _wait_stopped(w, training_id, timeout) if code == 0 else code
         return _stop_and_report(w, training_id, after_epoch, wait, timeout)
 
 
@@ -170,5 +179,6 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument("key")
     p.add_argument("--training", help="training number or id (default: every running one)")
     p.add_argument("--after-epoch", action="store_true", help="stop once this epoch ends")
+    p.add_argument("--save", action="store_true", help="save a checkpoint (.keras), then stop")
     p.add_argument("--wait", action="store_true", help="also wait until the training has ended")
     p.add_argument("--timeout", type=seconds, default=15.0, help="seconds to wait for an answer")

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dltrack.cli.parsing import Subparsers, command
 from dltrack.training.sync import sync_spool
 
 
-def sync(store: str | None) -> int:
-    written, left = sync_spool(store=store)
-    print(f"wrote {written} spooled record(s) to the store; {left} left")
-    return 0 if left == 0 else 1
+def sync(store: str | None, export: Path | None, discard: bool) -> int:
+    from dltrack.cli.control import report_sync
+
+    return report_sync(sync_spool(store=store, export=export, discard=discard))
 
 
 def add_parser(subparsers: Subparsers) -> None:
-    command(subparsers, "sync", sync, "write spooled records to the store")
+    p = command(subparsers, "sync", sync, "write spooled records to the store")
+    p.add_argument(
+        "--export",
+        type=Path,
+        metavar="FILE",
+        help="write the records the store cannot take to FILE (JSON lines)",
+    )
+    p.add_argument("--discard", action="store_true", help="drop the records the store cannot take")

@@ -41,8 +41,9 @@ def show(key: str, training: str, store: str | None, as_json: bool) -> int:
         model = api.get_model(opened, key)
         t = api.find_training(opened, model.id, training)
         epochs = opened.list_epochs(model.id, t.training_id)
+        events = opened.list_events(model.id, t.training_id)
     if as_json:
-        print_json({**t.to_json(), "epochs": [e.to_json() for e in epochs]})
+        print_json({**t.to_json(), "epochs": [e.to_json() for e in epochs], "events": events})
         return 0
     print(f"{model.name} #{t.number} ({t.training_id}) {t.status}")
     for label, value in param_rows(t.params):
@@ -52,6 +53,11 @@ def show(key: str, training: str, store: str | None, as_json: bool) -> int:
     for name in order_metrics(n for e in epochs for n in e.logs):
         series = [e.logs[name] for e in epochs if name in e.logs]
         print(f"  {name:<16} {sparkline(series)}  last {metric(series[-1])}")
+    if events:
+        from dltrack.cli.control import print_events
+
+        print("  events:")
+        print_events(events)
     return 0
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 from dltrack.backends import open_broker
 from dltrack.backends.reconnect import BrokerLine, Reconnecting
+from dltrack.training.control import Controller
+from dltrack.training.end_reason import exception_summary
 from dltrack.training.fit_frame import FitFrame
 from dltrack.training.presence import Presence
 from dltrack.training.session import TrainingSession, finish
@@ -35,7 +37,10 @@ from dltrack.wire.protocol import (
     HEARTBEAT,
     HELLO,
     PROGRESS,
+    SAVE_AND_STOP,
     STOP,
+    STOP_AFTER_EPOCH,
+    STOP_KINDS,
     Command,
     UpdateType,
     clean_logs,
@@ -62,8 +67,11 @@ REFUSAL_BURST = 20.0
 
 
 class BrokerLink:
-    def __init__(self, session: TrainingSession, fit: FitFrame) -> None:
+    def __init__(
+        self, session: TrainingSession, fit: FitFrame, controller: Controller | None = None
+    ) -> None:
         self.session = session
+        self.controller = controller
         # Made by `run`, on the broker thread that owns the connection: nothing of the
         # backends runs on the training thread, which builds this object.
         self.line: Reconnecting[BrokerLine]
@@ -287,16 +295,27 @@ class BrokerLink:
             reason = auth.REPLAYED
         if reason is None and s.ended.is_set():
             reason = "the training has already ended"
+        # Steering is checked only once the command is known to be authentic.
+        if reason is None and command.kind not in STOP_KINDS:
+            if self.controller is None:
+                reason = "this training cannot be steered (dltrack could not set it up)"
+            else:
+                reason = self.controller.check(command)
         if reason is not None:
             self._refuse(command, reason)
             return
-        current = s.stop_request
-        # A plain stop may upgrade a stop-after-epoch; never the other way round.
-        if current is None or (current.kind != STOP and command.kind == STOP):
-            s.stop_request = command
-        self._publish(
-            ACK, command_id=command.id, accepted=True, command_kind=command.kind, reason=None
-        )
+        if command.kind in STOP_KINDS:
+            current = s.stop_request
+            # A stop may upgrade a stop-after-epoch; never the other way round.
+            if current is None or (
+                current.kind not in (STOP, SAVE_AND_STOP) and command.kind != STOP_AFTER_EPOCH
+            ):
+                s.stop_request = command
+                if command.kind != STOP_AFTER_EPOCH:
+                    s.unpause.set()  # a paused training stops now, not after the pause
+        elif self.controller is not None:
+            self.controller.accept(command)
+        self._publish(ACK, accepted=True, reason=None, **_ack_fields(command))
 
     def _ignore(self) -> None:
         self.ignored_commands += 1
@@ -313,8 +332,20 @@ class BrokerLink:
             self._ignore()
             return
         self.refusal_allowance -= 1
-        self._publish(ACK, command_id=command.id, accepted=False, reason=reason)
+        self._publish(ACK, accepted=False, reason=reason, **_ack_fields(command))
 
     def _check_fit_alive(self) -> None:
         if not self.session.ended.is_set() and self._fit.left():
-            finish(self.session, "failed", "an exception escaped fit()")
+            reason = self.session.exception
+            if reason is None:
+                # Not from the train function (another callback, say): the exception being
+                # handled on the training thread, if it is still being handled now.
+                exc = self._fit.exception()
+                reason = exception_summary(exc) if exc is not None else None
+            finish(self.session, "failed", reason or "an exception escaped fit()")
+
+
+def _ack_fields(command: Command) -> dict[str, Any]:
+    # The sender and kind travel with the ack: every viewer, not only the sender's, can show
+    # who asked for what (never the key: a command carries only the model id and its MAC).
+    return {"command_id": command.id, "command_kind": command.kind, "sender": command.sender}

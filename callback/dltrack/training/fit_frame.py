@@ -27,6 +27,11 @@ class FitFrame:
             frame = frame.f_back
         return cls(frame, threading.get_ident())
 
+    @property
+    def frame(self) -> types.FrameType | None:
+        """fit()'s frame while it runs (its locals hold the callbacks), else None."""
+        return self._frame
+
     def left(self) -> bool:
         """From any thread: True once, when fit() is no longer on the training thread's stack."""
         if self._frame is None:
@@ -38,3 +43,10 @@ class FitFrame:
             frame = frame.f_back
         self._frame = None
         return True
+
+    def exception(self) -> BaseException | None:
+        """The exception being handled on the training thread right now, if any."""
+        exc: object = sys._current_exceptions().get(self._thread_id)
+        if isinstance(exc, tuple):  # Python 3.11 gives (type, value, traceback)
+            exc = exc[1]
+        return exc if isinstance(exc, BaseException) else None

@@ -17,16 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dltrack.wire.config import Settings
+from dltrack.wire.keys import new_training_id
 from dltrack.wire.protocol import Command, UpdateType
 from dltrack.wire.records import EpochDict, FinalStatus, Status
 
 # How many finished epochs a heartbeat repeats, so that a viewer joining late (or after an
 # outage) sees recent history even while the store is unreachable.
 HEARTBEAT_EPOCHS = 20
+HEARTBEAT_EVENTS = 20
 
 
 # What the training thread asks the store thread to write (training/store_writer.py), in order.
-StoreOpKind = Literal["start", "epoch_end", "update", "end"]
+StoreOpKind = Literal["start", "epoch_end", "update", "end", "event"]
 StoreOp = tuple[StoreOpKind, dict[str, Any]]
 
 
@@ -74,8 +76,18 @@ class TrainingSession:
     latest: Progress | None = None
     # Training thread → store thread: record operations, in order.
     store_ops: queue.SimpleQueue[StoreOp] = field(default_factory=queue.SimpleQueue)
-    # Broker thread → training thread: an accepted stop command.
+    # Broker thread → training thread: an accepted stop command, and the other accepted
+    # commands, carried out in order at the next batch (training/control.py).
     stop_request: Command | None = None
+    pending: collections.deque[Command] = field(default_factory=collections.deque)
+    # Set to end a pause early (resume, stop, Ctrl-C); a paused training thread waits on it.
+    unpause: threading.Event = field(default_factory=threading.Event)
+    paused_since: float | None = None
+    lr: float | None = None
+    # The latest events (commands carried out, rules fired), repeated by heartbeats.
+    recent_events: collections.deque[dict[str, Any]] = field(
+        default_factory=lambda: collections.deque(maxlen=HEARTBEAT_EVENTS)
+    )
     # Background threads → training thread: one-line problems to warn about, once each.
     notices: collections.deque[str] = field(default_factory=collections.deque)
     # Filled in as the training runs.
@@ -100,6 +112,8 @@ class TrainingSession:
     # Training thread only: the `poke_after` it already woke the broker thread for.
     poked_for: float = math.inf
     left_in_spool: int = 0
+    # "TypeName: first line" of an exception seen leaving the train function, if any.
+    exception: str | None = None
     # Whether the broker thread holds a working connection (train_end can go out through it).
     broker_connected: bool = False
     _noticed: set[str] = field(default_factory=set)
@@ -133,6 +147,35 @@ class TrainingSession:
             self.poked_for = due
             self.wake_link()
 
+    def event(
+        self,
+        kind: str,
+        *,
+        ok: bool = True,
+        detail: str | None = None,
+        command: Command | None = None,
+        values: dict[str, Any] | None = None,
+        where: tuple[int | None, int | None] | None = None,
+    ) -> dict[str, Any]:
+        """Record that something happened to the training: to viewers and to the store."""
+        latest = self.latest
+        epoch, step = where or (self.epoch, latest.step if latest else None)
+        record = {
+            "id": new_training_id(),
+            "kind": kind,
+            "at": time.time(),
+            "ok": ok,
+            "detail": detail,
+            "sender": command.sender if command else None,
+            "command_id": command.id if command else None,
+            "epoch": epoch,
+            "step": step,
+            "values": dict(values or {}),
+        }
+        self.recent_events.append(record)
+        self.hand_over("event", {"event": record}, store_op="event")
+        return record
+
     def snapshot(self, full: bool = True) -> dict[str, Any]:
         """The current state, as carried by heartbeats. Without `full`, only what changes
         between epochs: the parameters and finished epochs went out before (train_begin,
@@ -149,6 +192,9 @@ class TrainingSession:
             "logs": latest.logs if latest and latest.epoch == self.epoch else {},
             "epochs_done": len(self.epochs),
             "stop": self.stop.to_json() if self.stop else None,
+            "paused_since": self.paused_since,
+            "lr": self.lr,
+            "events": list(self.recent_events),
         }
         if not full:
             return light

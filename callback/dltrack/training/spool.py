@@ -76,10 +76,23 @@ class Spool:
             )
         return row_id
 
-    def pending(self, limit: int = 100) -> list[SpoolRow]:
+    def pending(self, limit: int = 100, skip: frozenset[str] = frozenset()) -> list[SpoolRow]:
+        """The oldest rows, but none of the models in `skip`."""
+        marks = ", ".join("?" * len(skip))
         rows = self._conn.execute(
-            "SELECT id, model_key, training_id, op, payload FROM pending ORDER BY id LIMIT ?",
-            (limit,),
+            "SELECT id, model_key, training_id, op, payload FROM pending "
+            f"WHERE model_key NOT IN ({marks}) ORDER BY id LIMIT ?",
+            (*sorted(skip), limit),
+        ).fetchall()
+        return [SpoolRow(i, k, t, op, json.loads(p)) for i, k, t, op, p in rows]
+
+    def rows_of(self, model_keys: frozenset[str]) -> list[SpoolRow]:
+        """Every row of these models, oldest first."""
+        marks = ", ".join("?" * len(model_keys))
+        rows = self._conn.execute(
+            "SELECT id, model_key, training_id, op, payload FROM pending "
+            f"WHERE model_key IN ({marks}) ORDER BY id",
+            tuple(sorted(model_keys)),
         ).fetchall()
         return [SpoolRow(i, k, t, op, json.loads(p)) for i, k, t, op, p in rows]
 

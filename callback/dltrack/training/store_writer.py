@@ -39,6 +39,8 @@ def apply_row(store: Store, row: SpoolRow) -> int | None:
         return number
     if row.op == "epoch":
         store.write_epoch(row.model_key, row.training_id, EpochRecord.from_json(p))
+    elif row.op == "event":
+        store.add_event(row.model_key, row.training_id, p["event"])
     elif row.op in ("update", "end"):
         store.update_training(row.model_key, row.training_id, **p)
         if row.op == "end":
@@ -72,29 +74,33 @@ def replay(
     on_start: Any = None,
     wait: float = 0.0,
     on_unknown: Callable[[str], None] | None = None,
+    unknown: set[str] | None = None,
 ) -> int:
     """Write every spooled row in order; returns how many were written.
 
     Raises `BackendError` at the first row the store cannot take (order matters: a training's
-    start must land before its epochs). The rows of a model the store does not know (deleted
-    meanwhile) are dropped, `on_unknown(model_key)` is told, and the rest goes on. Writes
-    nothing (returns 0) when another thread or process is replaying the same spool and does not
-    finish within `wait` seconds: two replayers interleaving could apply a training's older
-    `update` after its `end`.
+    start must land before its epochs). The rows of a model the store does not know (deleted,
+    or lost by the store) are kept, never dropped silently: the model goes into `unknown` (its
+    rows are skipped from then on; pass the same set again to skip them next time),
+    `on_unknown(model_key)` is told, and the rest goes on (`dltrack sync` reports them and
+    offers --export / --discard). Writes nothing (returns 0) when another thread or process is
+    replaying the same spool and does not finish within `wait` seconds: two replayers
+    interleaving could apply a training's older `update` after its `end`.
     """
     written = 0
+    skip = unknown if unknown is not None else set()
     with spool.replaying(wait) as held:
         if not held:
             return 0
-        while rows := spool.pending():
+        while rows := spool.pending(skip=frozenset(skip)):
             for row in rows:
                 try:
                     number = apply_row(store, row)
                 except UnknownModelError:
-                    spool.drop_model(row.model_key)
+                    skip.add(row.model_key)
                     if on_unknown is not None:
                         on_unknown(row.model_key)
-                    break  # its other rows went with it: read what is left afresh
+                    break  # read what is left afresh, without this model's rows
                 if number is not None and on_start is not None:
                     on_start(row, number)
                 spool.remove(row.id)
@@ -142,6 +148,7 @@ class StoreWriter:
         self.seen_at = time.monotonic()
         self.mine = 0  # rows of this session not yet written
         self.flush_at = 0.0  # monotonic: when the spool is next replayed with nothing new
+        self.unknown: set[str] = set()  # models the store does not have: their rows wait
 
     def _on_start(self, row: SpoolRow, number: int) -> None:
         if row.training_id == self.session.training_id:
@@ -216,7 +223,9 @@ class StoreWriter:
         if store is None:
             return
         try:
-            replay(self.spool, store, self._on_start, on_unknown=self._on_unknown)
+            replay(
+                self.spool, store, self._on_start, on_unknown=self._on_unknown, unknown=self.unknown
+            )
         except BackendError as exc:
             self.store.failed(exc)
             return

@@ -9,20 +9,32 @@ import threading
 import time
 import types
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import keras
 
 from dltrack.training.broker_link import BrokerLink
+from dltrack.training.control import Controller
+from dltrack.training.end_reason import fit_callbacks, stopped_by_callback, watch_exceptions
 from dltrack.training.fit_frame import FitFrame
 from dltrack.training.params import describe_training
+from dltrack.training.rules import Rule, RuleError
 from dltrack.training.session import Progress, StopInfo, TrainingSession, finish
 from dltrack.training.store_writer import StoreWriter, keep_leftovers
 from dltrack.wire import config, training_token
 from dltrack.wire.errors import ConfigError, DltrackError, DltrackWarning
 from dltrack.wire.keys import check_model_key, model_id, new_training_id
-from dltrack.wire.protocol import STOP, STOP_AFTER_EPOCH, Command, clean_logs
-from dltrack.wire.records import EpochRecord
+from dltrack.wire.protocol import (
+    ADD_RULE,
+    SAVE_AND_STOP,
+    STOP,
+    STOP_AFTER_EPOCH,
+    Command,
+    CommandKind,
+    clean_logs,
+    non_finite_logs,
+)
+from dltrack.wire.records import EpochDict, EpochRecord
 from dltrack.wire.timing import BROKER_LINGER_S
 
 log = logging.getLogger("dltrack")
@@ -54,6 +66,15 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
             the store. Defaults to `5.0`.
         handle_interrupt: Turn the first Ctrl-C during `fit()` into a graceful stop.
             Defaults to `True`.
+        checkpoint_dir: Where `checkpoint` and save-and-stop write `.keras` files, in a
+            folder per training. Defaults to `dltrack-checkpoints` under the working directory.
+        pause_timeout: Seconds a pause lasts at most before the training resumes by itself.
+            Defaults to `None` (until resumed or stopped).
+        rules: Rules the training obeys from the start, as dicts like
+            `{"id": "plateau", "when": "plateau", "metric": "val_loss", "patience": 2,
+            "action": "save_and_stop"}` (see docs/control.md). Defaults to none.
+        webhook: A URL that each `notify` rule's firing is POSTed to as JSON. It is kept
+            on the training side only: never sent to viewers, the store or the logs.
 
     Example:
 
@@ -76,8 +97,23 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         store: str | None = None,
         shutdown_timeout: float = 5.0,
         handle_interrupt: bool = True,
+        checkpoint_dir: str | None = None,
+        pause_timeout: float | None = None,
+        rules: list[dict[str, Any]] | None = None,
+        webhook: str | None = None,
     ) -> None:
         super().__init__()
+        if pause_timeout is not None and not pause_timeout > 0:
+            raise DltrackError(f"pause_timeout must be seconds above 0, not {pause_timeout!r}")
+        try:
+            self.rules = [Rule.from_args(r) for r in rules or []]
+        except RuleError as exc:
+            raise DltrackError(str(exc)) from None
+        self.checkpoint_dir = checkpoint_dir
+        self.pause_timeout = pause_timeout
+        self.webhook = webhook
+        self._controller: Controller | None = None
+        self._undo_watch: Any = None
         self.model_key = model_key
         self.user_params = dict(params or {})
         self.broker_url = broker
@@ -89,6 +125,7 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         self._threads: list[threading.Thread] = []
         self._previous_sigint: Any = None
         self._interrupts = 0
+        self._fit: FitFrame | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -130,9 +167,20 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
             shutdown_timeout=self.shutdown_timeout,
         )
         self._session = session
+        controller = Controller(
+            session, self.model, self.checkpoint_dir, self.pause_timeout, self.rules, self.webhook
+        )
+        self._controller = controller
+        session.lr = controller.current_lr()
+        self._undo_watch = watch_exceptions(self.model, session)
         session.hand_over("train_begin", {"params": params})
         session.store_ops.put(("start", {"params": params, "started_at": session.started_at}))
-        link = BrokerLink(session, FitFrame.find())
+        for rule in self.rules:  # as events, so that every viewer can list the rules
+            session.event(
+                ADD_RULE, detail=rule.describe(), values=rule.to_args(), where=(None, None)
+            )
+        self._fit = FitFrame.find()
+        link = BrokerLink(session, self._fit, controller)
         writer = StoreWriter(session)
         self._threads = [
             threading.Thread(target=link.run, name="dltrack-broker", daemon=True),
@@ -153,20 +201,31 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         s.epoch_started_at = time.time()
         s.hand_over("epoch_begin", {"epoch": epoch})
 
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        # Keras always calls this one on the training thread (batch-end hooks may run in a
+        # pool), so commands that change the model or hold the training are carried out here.
+        s = self._session
+        if s is not None and s.pending and self._controller is not None:
+            self._controller.run_pending()
+
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         s = self._session
         if s is None:
             return
         epoch = s.epoch or 0
+        steps = self.params.get("steps")
+        # With steps_per_execution, Keras reports the end of a chunk, which for the last
+        # chunk may lie past the epoch's real end (24 of 23).
+        step = min(batch + 1, steps) if steps else batch + 1
         latest = s.latest
-        if latest is not None and latest.epoch == epoch and latest.step > batch + 1:
+        if latest is not None and latest.epoch == epoch and latest.step > step:
             return  # an older batch's hook finishing late (Keras may use a thread pool)
         now = time.time()
-        s.latest = Progress(epoch, batch + 1, self.params.get("steps"), logs or {}, now)
+        s.latest = Progress(epoch, step, steps, logs or {}, now)
         s.batch_ended(now)
         request = s.stop_request
-        if request is not None and request.kind == STOP and s.stop is None:
-            self._honour(request, epoch, batch + 1)
+        if request is not None and request.kind in (STOP, SAVE_AND_STOP) and s.stop is None:
+            self._honour(request, epoch, step)
         if s.notices:
             self._emit_notices()
 
@@ -176,13 +235,32 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
             return
         latest = s.latest
         steps = latest.step if latest is not None and latest.epoch == epoch else None
+        controller = self._controller
+        lr = controller.current_lr() if controller is not None else None
+        s.lr = lr if lr is not None else s.lr
+        # The rate the epoch ran with, so that it can be charted beside the metrics.
+        with_lr = (
+            {**(logs or {}), "lr": lr} if lr is not None and "lr" not in (logs or {}) else logs
+        )
         record = EpochRecord(
-            epoch, clean_logs(logs), steps, s.epoch_started_at, time.time()
+            epoch, clean_logs(with_lr), steps, s.epoch_started_at, time.time()
         ).to_json()
+        non_finite = non_finite_logs(logs)
+        if non_finite:  # live messages only (docs/protocol.md); the store keeps finite logs
+            record = cast(EpochDict, {**record, "non_finite": non_finite})
         s.epochs.append(record)
         s.hand_over("epoch_end", record, store_op="epoch_end")
         # The training's own row says how far it got while it runs, not only at the end.
         s.store_ops.put(("update", {"epochs_done": len(s.epochs), "last_seen": record["ended_at"]}))
+        if controller is not None and s.stop is None:
+            for action, rule_id in controller.on_epoch_end(epoch, _floats(logs)):
+                rule_stop: CommandKind = (
+                    SAVE_AND_STOP if action == "save_and_stop" else STOP_AFTER_EPOCH
+                )
+                sender = f"rule {rule_id}"
+                s.stop_request = Command.new(rule_stop, s.model_key, s.training_id, sender)
+                self._honour(s.stop_request, epoch, steps)
+                break
         request = s.stop_request
         if request is not None and request.kind == STOP_AFTER_EPOCH and s.stop is None:
             self._honour(request, epoch, steps)
@@ -193,15 +271,9 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         s = self._session
         if s is None:
             return
-        if s.stop is not None:
-            latest = s.latest
-            if latest is not None and s.stop.command.kind == STOP:
-                # Keras may have run a batch or two past the request (async dispatch): record
-                # where it really stopped.
-                s.stop.epoch, s.stop.step = latest.epoch, latest.step
-            finish(s, "stopped", f"stopped by {s.stop.command.sender}")
-        else:
-            finish(s, "completed")
+        if self._undo_watch is not None:
+            self._undo_watch()
+        self._finish(s)
         # One deadline for both threads: the wait is shutdown_timeout in all, never one each.
         deadline = time.monotonic() + self.shutdown_timeout
         for thread in self._threads:
@@ -225,6 +297,42 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
             )
 
     # -- stopping ---------------------------------------------------------------------------
+
+    def _finish(self, s: TrainingSession) -> None:
+        """Hand over the end, saying truthfully why the training ended."""
+        if s.stop is not None:
+            latest = s.latest
+            command = s.stop.command
+            if latest is not None and command.kind in (STOP, SAVE_AND_STOP):
+                # Keras may have run a batch or two past the request (async dispatch): record
+                # where it really stopped.
+                s.stop.epoch, s.stop.step = latest.epoch, latest.step
+            if command.kind == SAVE_AND_STOP and self._controller is not None:
+                self._controller.checkpoint(command, kind=SAVE_AND_STOP)
+            reason = f"stopped by {command.sender}"
+            cause = (
+                "Ctrl-C"
+                if command.sender.startswith("interrupt")
+                else ("rule" if command.sender.startswith("rule ") else "dltrack command")
+            )
+            s.event("end", detail=reason, command=command, values={"cause": cause})
+            finish(s, "stopped", reason)
+            return
+        planned = self.params.get("epochs")
+        if self.model is not None and self.model.stop_training:
+            last = s.latest.logs if s.latest is not None else None
+            cause, reason = stopped_by_callback(
+                fit_callbacks(self._fit.frame if self._fit else None), last, len(s.epochs)
+            )
+            s.event("end", detail=reason, values={"cause": cause})
+            finish(s, "completed", reason)
+            return
+        s.event(
+            "end",
+            detail=f"all {planned or len(s.epochs)} epoch(s) done",
+            values={"cause": "completed"},
+        )
+        finish(s, "completed")
 
     def _honour(self, request: Command, epoch: int, step: int | None) -> None:
         s = self._session
@@ -258,6 +366,7 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
                 finish(s, "failed", "interrupted at once by a second Ctrl-C")
             raise KeyboardInterrupt
         s.stop_request = Command.new(STOP, s.model_key, s.training_id, "interrupt (Ctrl-C)")
+        s.unpause.set()  # a paused training stops now
         print(
             "dltrack: stopping after the current batch (interrupt again to stop at once)",
             file=sys.stderr,
@@ -276,3 +385,14 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
             warnings.warn(message, DltrackWarning, stacklevel=3)
         except Exception:  # noqa: BLE001 - a warnings filter set to 'error' must not break fit()
             log.warning(message)
+
+
+def _floats(logs: dict[str, Any] | None) -> dict[str, float]:
+    """Epoch logs as floats, NaN included (a rule may be watching for it)."""
+    out: dict[str, float] = {}
+    for name, value in (logs or {}).items():
+        try:
+            out[str(name)] = float(value)
+        except (TypeError, ValueError):
+            continue
+    return out

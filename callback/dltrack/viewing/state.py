@@ -47,6 +47,10 @@ class TrainingView:
     batch_losses: tuple[float, ...] = ()
     batches: batch_series.BatchSeries = field(default_factory=batch_series.BatchSeries)
     last_seq: int = -1
+    # What happened to it (commands carried out, rules fired, why it ended), oldest first.
+    events: tuple[dict[str, Any], ...] = ()
+    paused_since: float | None = None
+    lr: float | None = None
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,38 @@ class MonitorState:
     commands: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+def merge_events(
+    old: tuple[dict[str, Any], ...], new: list[dict[str, Any]]
+) -> tuple[dict[str, Any], ...]:
+    """Both lists of events, each once (by id), oldest first, the latest MAX_EVENTS."""
+    by_id = {e["id"]: e for e in old}
+    for event in new:
+        if isinstance(event, dict) and isinstance(event.get("id"), str):
+            by_id.setdefault(event["id"], event)
+    return tuple(sorted(by_id.values(), key=lambda e: (e["at"], e["id"]))[-p.MAX_EVENTS :])
+
+
+def active_rules(events: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """The rules a training holds, folded from its add_rule / remove_rule events."""
+    rules: dict[str, dict[str, Any]] = {}
+    for event in events:
+        values = event.get("values") or {}
+        rule_id = values.get("id")
+        if not event.get("ok", True) or not isinstance(rule_id, str):
+            continue
+        if event["kind"] == p.ADD_RULE:
+            rules[rule_id] = {**values, "describe": event.get("detail") or ""}
+        elif event["kind"] == p.REMOVE_RULE:
+            rules.pop(rule_id, None)
+    return list(rules.values())
+
+
 def load_history(
     state: MonitorState,
     model: ModelRecord,
     trainings: list[TrainingRecord],
     epochs: dict[str, list[EpochRecord]],
+    events: dict[str, list[dict[str, Any]]] | None = None,
 ) -> MonitorState:
     """Merge what the store holds. Live knowledge wins where it is newer."""
     views: dict[str, TrainingView] = {}
@@ -92,6 +123,7 @@ def load_history(
             final_logs=old.final_logs if live_final else record.final_logs,
             stop=old.stop if live_final else (record.stop or old.stop),
             reason=old.reason if live_final else record.reason,
+            events=merge_events(old.events, (events or {}).get(record.training_id, [])),
         )
     # Trainings heard live but not (yet) in the store stay; deleted ones go.
     for tid, view in state.trainings.items():
@@ -128,7 +160,37 @@ def apply_update(state: MonitorState, message: p.Message, now: float) -> Monitor
     handler = _HANDLERS.get(kind)
     if handler is not None:
         view = handler(view, message)
-    return replace(state, trainings={**state.trainings, tid: view})
+    state = replace(state, trainings={**state.trainings, tid: view})
+    if kind == p.EVENT:
+        state = _command_done(state, message["event"])
+    return state
+
+
+def _event(view: TrainingView, m: p.Message) -> TrainingView:
+    event = m["event"]
+    view = replace(view, events=merge_events(view.events, [event]))
+    if event["kind"] == p.PAUSE and event.get("ok", True):
+        view = replace(view, paused_since=event["at"])
+    elif event["kind"] == p.RESUME:
+        view = replace(view, paused_since=None)
+    new_lr = event.get("values", {}).get("new")
+    if event["kind"] == p.SET_LR and event.get("ok", True) and isinstance(new_lr, int | float):
+        view = replace(view, lr=float(new_lr))
+    return view
+
+
+def _command_done(state: MonitorState, event: dict[str, Any]) -> MonitorState:
+    """A command carried out (or failed where it was carried out): done, with its result."""
+    entry = state.commands.get(event.get("command_id") or "")
+    if entry is None or entry["state"] == "failed":
+        return state  # a save-and-stop whose save failed stays failed when the stop is done
+    updated = {
+        **entry,
+        "state": "done" if event.get("ok", True) else "failed",
+        "detail": event.get("detail") or "",
+        "result": event.get("values", {}),
+    }
+    return replace(state, commands={**state.commands, entry["id"]: updated})
 
 
 def _train_begin(view: TrainingView, m: p.Message) -> TrainingView:
@@ -209,6 +271,7 @@ def _train_end(view: TrainingView, m: p.Message) -> TrainingView:
         stop=m.get("stop"),
         reason=m.get("reason"),
         current=None,
+        paused_since=None,
     )
 
 
@@ -224,6 +287,9 @@ def _heartbeat(view: TrainingView, m: p.Message) -> TrainingView:
         params=snap.get("params") or view.params,
         started_at=snap.get("started_at") or view.started_at,
         epochs=epochs,
+        events=merge_events(view.events, snap.get("events") or []),
+        paused_since=snap.get("paused_since"),
+        lr=snap.get("lr") if snap.get("lr") is not None else view.lr,
     )
     epoch = snap.get("epoch")
     if snap.get("status") != "running" or not isinstance(epoch, int) or epoch in epochs:
@@ -252,22 +318,45 @@ _HANDLERS = {
     p.EPOCH_END: _epoch_end,
     p.TRAIN_END: _train_end,
     p.HEARTBEAT: _heartbeat,
+    p.EVENT: _event,
 }
 
 
 def _apply_ack(state: MonitorState, m: p.Message) -> MonitorState:
     command = state.commands.get(m["command_id"])
     if command is None:
-        return state  # someone else's command: its sender shows it
-    if command["state"] == "acknowledged":
-        return state  # a later refusal of the same id answers a replay, not this command
+        if not m.get("accepted"):
+            # Someone else's refused command (perhaps a forgery): its sender shows it.
+            return state
+        # Another viewer's command: shown too, so every viewer sees who asked for what.
+        command = {
+            "id": m["command_id"],
+            "kind": m.get("command_kind") or "command",
+            "target": m["training_id"],
+            "sender": m.get("sender") or "",
+            "args": {},
+            "result": {},
+            "mine": False,
+            "sent_at": m["ts"],
+        }
+    elif command["state"] in ("acknowledged", "done", "failed"):
+        # A later refusal of the same id answers a replay, not this command; an ack after the
+        # result came late (both arrive together).
+        return state
     reason = m.get("reason") if isinstance(m.get("reason"), str) else ""
     updated = {
         **command,
         "state": "acknowledged" if m["accepted"] else "refused",
         "detail": reason or "",
     }
-    return replace(state, commands={**state.commands, m["command_id"]: updated})
+    return _with_command(state, updated)
+
+
+def _with_command(state: MonitorState, entry: dict[str, Any]) -> MonitorState:
+    commands = {**state.commands, entry["id"]: entry}
+    if len(commands) > MAX_COMMANDS:
+        commands = dict(list(commands.items())[-MAX_COMMANDS:])
+    return replace(state, commands=commands)
 
 
 def command_queued(state: MonitorState, command: p.Command, now: float) -> MonitorState:
@@ -276,14 +365,15 @@ def command_queued(state: MonitorState, command: p.Command, now: float) -> Monit
         "id": command.id,
         "kind": command.kind,
         "target": command.target,
+        "sender": command.sender,
+        "args": dict(command.args),
+        "result": {},
+        "mine": True,
         "state": "sending",
         "detail": "",
         "sent_at": now,
     }
-    commands = {**state.commands, command.id: entry}
-    if len(commands) > MAX_COMMANDS:
-        commands = dict(list(commands.items())[-MAX_COMMANDS:])
-    return replace(state, commands=commands)
+    return _with_command(state, entry)
 
 
 def command_sent(state: MonitorState, command_id: str, delivered: bool) -> MonitorState:
@@ -351,6 +441,10 @@ def to_snapshot(state: MonitorState, now: float) -> dict[str, Any]:
                 "current": v.current if status in LIVE_STATUSES else None,
                 "batch_losses": list(v.batch_losses),
                 "batches": batch_series.to_json(v.batches),
+                "events": list(v.events),
+                "rules": active_rules(v.events),
+                "paused_since": v.paused_since if status in ("running", "lost") else None,
+                "lr": v.lr,
             }
         )
     return {

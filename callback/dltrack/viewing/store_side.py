@@ -36,7 +36,7 @@ def _no_job(store: Store) -> None:
 
 
 def _loaded(state: st.MonitorState, history: History, status: str, detail: str) -> st.MonitorState:
-    state = st.load_history(state, history.model, history.trainings, history.epochs)
+    state = st.load_history(state, history.model, history.trainings, history.epochs, history.events)
     return st.with_connection(state, store_status=status, store_detail=detail)
 
 

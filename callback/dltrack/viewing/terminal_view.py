@@ -21,6 +21,7 @@ from rich.live import Live
 from rich.text import Text
 
 from dltrack.viewing import terminal_format as fmt
+from dltrack.viewing.steering import event_text
 from dltrack.wire.records import LIVE_STATUSES
 
 STATUS_STYLES = {
@@ -64,6 +65,7 @@ class TerminalView:
         self._printed_epochs: set[tuple[str, int]] = set()
         self._statuses: dict[str, str] = {}
         self._commands: dict[str, str] = {}
+        self._events: set[str] = set()
         self._started = False
 
     def _bar_width(self) -> int:
@@ -111,6 +113,7 @@ class TerminalView:
                 self._statuses[training["training_id"]] = training["status"]
                 for record in training["epochs"]:
                     self._printed_epochs.add((training["training_id"], record["epoch"]))
+                self._events.update(e["id"] for e in training.get("events") or [])
 
     def _training_events(self, training: dict[str, Any], now: float) -> None:
         tid = training["training_id"]
@@ -120,6 +123,12 @@ class TerminalView:
             if (tid, record["epoch"]) not in self._printed_epochs:
                 self._printed_epochs.add((tid, record["epoch"]))
                 self._print(fmt.epoch_line(training, record, self._bar_width()))
+        for event in training.get("events") or []:
+            if event["id"] not in self._events:
+                self._events.add(event["id"])
+                if event["kind"] == "rule" and event.get("ok", True):
+                    self.console.bell()  # a rule's firing is a notification
+                self._print(event_text(event))
         # A running training is shown by its bar; a lasting line only tells how one ended,
         # so no line above the bars goes stale.
         ended = status not in LIVE_STATUSES
@@ -132,7 +141,10 @@ class TerminalView:
         if self._commands.get(command["id"]) == state or state == "sending":
             return
         self._commands[command["id"]] = state
-        what = "stop after this epoch" if command["kind"] == "stop_after_epoch" else "stop"
+        kind = command["kind"]
+        what = "stop after this epoch" if kind == "stop_after_epoch" else kind.replace("_", " ")
+        if state in ("done", "failed"):
+            return  # told by the training's event, with its result
         texts = {
             "sent": f"{what} requested…",
             "acknowledged": f"{what} acknowledged by the training",

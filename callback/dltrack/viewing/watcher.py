@@ -17,15 +17,17 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from dltrack.backends import open_broker
 from dltrack.backends.broker import Broker, Feed
 from dltrack.backends.reconnect import BrokerLine, Reconnecting
 from dltrack.viewing import state as st
 from dltrack.viewing.presence import Greeter
+from dltrack.viewing.steering import Steering
 from dltrack.viewing.store_side import StoreSide
 from dltrack.wire import config
+from dltrack.wire import protocol as p
 from dltrack.wire.errors import BackendError, ConfigError, DltrackError
 from dltrack.wire.keys import (
     check_model_ref,
@@ -34,14 +36,7 @@ from dltrack.wire.keys import (
     is_model_key,
     model_id_of,
 )
-from dltrack.wire.protocol import (
-    HEARTBEAT,
-    STOP,
-    STOP_AFTER_EPOCH,
-    Command,
-    CommandKind,
-    parse_update,
-)
+from dltrack.wire.protocol import HEARTBEAT, Command, CommandKind, parse_update
 from dltrack.wire.timing import (
     FIRST_CONNECT_TIMEOUT_S,
     LISTENER_RATE,
@@ -95,7 +90,7 @@ def default_sender(via: str) -> str:
     return f"{who} ({via})"
 
 
-class Watcher:
+class Watcher(Steering):
     """Follow a model's trainings live and send them commands.
 
     Args:
@@ -214,13 +209,33 @@ class Watcher:
                     return None
                 self._changed.wait(min(remaining, 0.5))
 
-    def stop_training(self, training_id: str | None = None, after_epoch: bool = False) -> str:
+    def stop_training(
+        self, training_id: str | None = None, after_epoch: bool = False, save: bool = False
+    ) -> str:
         """Ask one training (or every running training of the model) to stop; returns the
-        command id, whose fate shows in `snapshot()["commands"]`."""
+        command id, whose fate shows in `snapshot()["commands"]`. `save=True` writes a
+        checkpoint first (docs/control.md)."""
+        if after_epoch and save:
+            raise ConfigError("choose after_epoch or save, not both")
+        kind = p.SAVE_AND_STOP if save else (p.STOP_AFTER_EPOCH if after_epoch else p.STOP)
+        return self.send(kind, training_id)
+
+    def send(
+        self, kind: str, training_id: str | None = None, args: dict[str, Any] | None = None
+    ) -> str:
+        """Send a command of `kind` (protocol.COMMAND_KINDS); returns its id."""
         if training_id is not None:
             check_training_id(training_id)
-        kind: CommandKind = STOP_AFTER_EPOCH if after_epoch else STOP
-        command = Command.new(kind, self._control_key(), training_id, self.sender)
+        if kind not in p.COMMAND_KINDS or kind == p.HELLO:
+            raise ConfigError(f"unknown command {kind!r}")
+        command = Command.new(
+            cast(CommandKind, kind), self._control_key(), training_id, self.sender, args
+        )
+        if p.parse_command(p.encode(command.to_message())) is None:
+            raise ConfigError(
+                "a command's arguments must be at most 16 numbers, strings (200 characters at "
+                "most), booleans or nulls"
+            )
         self._update(lambda s: st.command_queued(s, command, time.time()))
         self._outbox.put(command)
         feed = self._feed

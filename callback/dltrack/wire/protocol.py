@@ -38,7 +38,7 @@ MAX_INT = 2**53 - 1
 MAX_TIME = 1e11
 
 UpdateType = Literal[
-    "train_begin", "epoch_begin", "progress", "epoch_end", "train_end", "heartbeat", "ack"
+    "train_begin", "epoch_begin", "progress", "epoch_end", "train_end", "heartbeat", "ack", "event"
 ]
 TRAIN_BEGIN: Final = "train_begin"
 EPOCH_BEGIN: Final = "epoch_begin"
@@ -47,15 +47,42 @@ EPOCH_END: Final = "epoch_end"
 TRAIN_END: Final = "train_end"
 HEARTBEAT: Final = "heartbeat"
 ACK: Final = "ack"
+# Something that happened to the training: a command carried out, a rule fired, why it ended.
+EVENT: Final = "event"
 UPDATE_TYPES: frozenset[str] = frozenset(get_args(UpdateType))
 
-CommandKind = Literal["stop", "stop_after_epoch", "hello"]
+CommandKind = Literal[
+    "stop",
+    "stop_after_epoch",
+    "save_and_stop",
+    "set_lr",
+    "pause",
+    "resume",
+    "checkpoint",
+    "add_rule",
+    "remove_rule",
+    "hello",
+]
 STOP: Final = "stop"
 STOP_AFTER_EPOCH: Final = "stop_after_epoch"
+# A kind of its own rather than `stop` with an argument: a training that predates it would
+# take a `stop` and silently skip the save, whereas an unknown kind is ignored (no ack), which
+# the sender reports as "no answer".
+SAVE_AND_STOP: Final = "save_and_stop"
+SET_LR: Final = "set_lr"
+PAUSE: Final = "pause"
+RESUME: Final = "resume"
+CHECKPOINT: Final = "checkpoint"
+ADD_RULE: Final = "add_rule"
+REMOVE_RULE: Final = "remove_rule"
 # A viewer saying it watches: its one effect is the training's publishing rate (full live rate
 # while someone watches, only what must persist otherwise). Never acknowledged.
 HELLO: Final = "hello"
+STOP_KINDS: frozenset[str] = frozenset({STOP, STOP_AFTER_EPOCH, SAVE_AND_STOP})
 COMMAND_KINDS: frozenset[str] = frozenset(get_args(CommandKind))
+# JSON has no NaN or infinity: a metric that became one travels as one of these markers.
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+MAX_EVENTS = 50
 ALL_TRAININGS: Final = "all"
 
 Message = dict[str, Any]
@@ -80,22 +107,43 @@ def encode(message: Message) -> bytes:
     return json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
 
 
-def clean_logs(logs: Any) -> dict[str, float]:
-    """Keras logs as plain finite floats: NaN, inf and values that are not numbers are dropped.
+def non_finite_marker(number: float) -> str:
+    """The wire form of NaN or ±infinity (`NON_FINITE`)."""
+    return "nan" if math.isnan(number) else ("inf" if number > 0 else "-inf")
 
-    Values that do not convert (strings, arrays) are skipped rather than failing the update.
-    """
-    out: dict[str, float] = {}
+
+def _numbers(logs: Any) -> list[tuple[str, float]]:
+    # Values that do not convert (strings, arrays) are skipped rather than failing the update.
+    out: list[tuple[str, float]] = []
     if not isinstance(logs, dict):
         return out
     for name, value in list(logs.items())[:MAX_LOG_ENTRIES]:
         try:
-            number = float(value)
+            out.append((str(name)[:100], float(value)))
         except (TypeError, ValueError):
             continue
-        if math.isfinite(number):
-            out[str(name)[:100]] = number
     return out
+
+
+def clean_logs(logs: Any) -> dict[str, float]:
+    """Keras logs as plain finite floats (what every viewer charts); see `non_finite_logs`."""
+    return {name: number for name, number in _numbers(logs) if math.isfinite(number)}
+
+
+def non_finite_logs(logs: Any) -> dict[str, str]:
+    """The metrics of `logs` that are NaN or infinite, as markers: said, not dropped silently."""
+    return {
+        name: non_finite_marker(number)
+        for name, number in _numbers(logs)
+        if not math.isfinite(number)
+    }
+
+
+def _markers_ok(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, dict)
+        and all(isinstance(k, str) and _one_of(v, frozenset(NON_FINITE)) for k, v in value.items())
+    )
 
 
 def _decode(raw: bytes | str) -> Any:
@@ -173,6 +221,7 @@ def _epoch_record_ok(value: Any) -> bool:
         and _optional_int(value.get("steps"))
         and _optional_time(value.get("started_at"))
         and _optional_time(value.get("ended_at"))
+        and _markers_ok(value.get("non_finite"))
     )
 
 
@@ -194,6 +243,7 @@ def _snapshot_ok(value: Any) -> bool:
     epochs = value.get("epochs")
     params = value.get("params")
     logs = value.get("logs")
+    events = value.get("events")
     return (
         _optional_str(value.get("status"))
         and _optional_int(value.get("number"))
@@ -207,6 +257,9 @@ def _snapshot_ok(value: Any) -> bool:
         and _optional_int(value.get("epochs_done"))
         and (epochs is None or (isinstance(epochs, list) and all(map(_epoch_record_ok, epochs))))
         and _stop_ok(value.get("stop"))
+        and _optional_time(value.get("paused_since"))
+        and (value.get("lr") is None or _is_number(value.get("lr")))
+        and (events is None or (isinstance(events, list) and all(map(event_ok, events))))
     )
 
 
@@ -242,8 +295,30 @@ def _body_ok(msg: Message) -> bool:
             isinstance(msg.get("command_id"), str)
             and isinstance(msg.get("accepted"), bool)
             and _optional_str(msg.get("reason"))
+            and _optional_str(msg.get("command_kind"))
+            and _optional_str(msg.get("sender"))
         )
+    if kind == EVENT:
+        return event_ok(msg.get("event"))
     return False
+
+
+def event_ok(value: Any) -> bool:
+    """An event record: `{id, kind, at, ok, detail, sender, command_id, epoch, step, values}`."""
+    return (
+        isinstance(value, dict)
+        and is_training_id(value.get("id"))
+        and isinstance(value.get("kind"), str)
+        and len(value["kind"]) <= 40
+        and _is_time(value.get("at"))
+        and isinstance(value.get("ok", True), bool)
+        and _optional_str(value.get("detail"))
+        and _optional_str(value.get("sender"))
+        and _optional_str(value.get("command_id"))
+        and _optional_int(value.get("epoch"))
+        and _optional_int(value.get("step"))
+        and _args_ok(value.get("values", {}))
+    )
 
 
 def parse_update(raw: bytes | str) -> Message | None:
