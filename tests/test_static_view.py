@@ -19,6 +19,9 @@ pytest.importorskip("IPython")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+MODEL_ID = "id_Qw7rT2yUi9oP4aSdF6gH8j"
+
+
 def _snapshot(**overrides: Any) -> dict[str, Any]:
     epochs = [
         {"epoch": e, "logs": {"accuracy": 0.5 + e / 10, "loss": 1 / (e + 1)}} for e in range(3)
@@ -34,7 +37,7 @@ def _snapshot(**overrides: Any) -> dict[str, Any]:
         "epochs": epochs,
     }
     return {
-        "model": {"key": "k3Y9xQ2mAbCdEfGh", "name": "mnist"},
+        "model": {"id": MODEL_ID, "name": "mnist"},
         "connection": {"status": "live", "broker": "amqp://bob:hunter2@host/", "store": ""},
         "error": None,
         "now": 1_700_000_000.0,
@@ -46,13 +49,15 @@ def _snapshot(**overrides: Any) -> dict[str, Any]:
 
 def test_render_shows_the_last_state_as_escaped_text_without_urls() -> None:
     hostile = '<img src=x onerror="alert(1)">'
-    snap = _snapshot(model={"key": "k3Y9xQ2mAbCdEfGh", "name": hostile})
+    # Even if a key reached the snapshot, the page shows only the public id, shortened.
+    snap = _snapshot(model={"id": MODEL_ID, "key": "k3Y9xQ2mAbCdEfGh", "name": hostile})
     snap["trainings"][0]["epochs"][0]["logs"][hostile] = 1.0
     html = static_view.render(snap)
     assert static_view.STATIC_ATTR in html
     assert "<img" not in html and "&lt;img src=x" in html
     assert "hunter2" not in html and "amqp://" not in html
-    assert "k3Y9xQ2m…" in html and "k3Y9xQ2mAbCdEfGh" not in html
+    assert f"{MODEL_ID[: static_view.KEY_SHOWN]}…" in html and MODEL_ID not in html
+    assert "k3Y9xQ2m" not in html
     assert "completed" in html and "3 / 3" in html
     # The widget's metric order: loss before accuracy.
     assert html.index(">loss<") < html.index(">accuracy<")

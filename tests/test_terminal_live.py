@@ -167,7 +167,9 @@ def test_make_demo_from_a_non_interactive_shell(panes: list[Pane]) -> None:
     """`sh -c 'make demo'`: a Ctrl+C reaches the watcher alone, so neither the shell nor make
     dies under the question; after a detach make ends normally. (`-o setup`: the set-up
     step is `make demo`'s too, but installs nothing a test should.)"""
-    pane = Pane("sh -c 'make -o setup demo; echo make-exit=$?'", width=90, env={"SHELL": "/bin/sh"})
+    # As typed in a terminal: not a sub-make of the `make test` that may be running this.
+    outside_make = {"SHELL": "/bin/sh", "MAKELEVEL": None, "MAKEFLAGS": None, "MFLAGS": None}
+    pane = Pane("sh -c 'make -o setup demo; echo make-exit=$?'", width=90, env=outside_make)
     panes.append(pane)
     key: Any = None
     pid = None

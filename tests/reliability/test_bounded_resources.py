@@ -60,7 +60,14 @@ def test_ten_minutes_at_1000_batches_per_second_with_everything_down(
     store = durable_firestore.new_url()
     key = create_model("bounded", store=store).key
     clock = SimulatedClock()
-    for module in ("tracker", "broker_link", "backoff", "store_writer", "protocol"):
+    for module in (
+        "training.tracker",
+        "training.broker_link",
+        "training.session",
+        "backends.reconnect",
+        "training.store_writer",
+        "wire.protocol",
+    ):
         monkeypatch.setattr(f"dltrack.{module}.time", clock)
     broker = f"amqp://guest:guest@127.0.0.1:{services.free_port()}/%2F"  # nobody listens
     tracker = Tracker(key, broker=broker, store=store, shutdown_timeout=1.0)

@@ -88,6 +88,7 @@ class BrokerLink:
         self.model_id = model_id(session.model_key)
         self.replays = ReplayGuard()
         self.ignored_commands = 0
+        self.refused_commands = 0
         self.refusal_allowance = REFUSAL_BURST
         self.refusal_at = time.monotonic()
         self._fit = fit
@@ -323,13 +324,14 @@ class BrokerLink:
 
     def _refuse(self, command: Command, reason: str) -> None:
         """Say why a command changed nothing, within the refusal rate (else only count it)."""
+        self.refused_commands += 1
+        log.debug("refused a command (%d so far): %s", self.refused_commands, reason)
         now = time.monotonic()
         self.refusal_allowance = min(
             REFUSAL_BURST, self.refusal_allowance + (now - self.refusal_at) * REFUSAL_ACKS_PER_S
         )
         self.refusal_at = now
-        if self.refusal_allowance < 1:
-            self._ignore()
+        if self.refusal_allowance < 1:  # counted above; not acknowledged
             return
         self.refusal_allowance -= 1
         self._publish(ACK, accepted=False, reason=reason, **_ack_fields(command))
