@@ -174,7 +174,10 @@ def check_store_against_keras(
         epochs = t["epochs"]
         assert len(epochs) == t["epochs_done"] == len(history["loss"])
         for i, e in enumerate(epochs):
-            assert e["logs"] == {name: values[i] for name, values in history.items()}
+            # fit()'s own logs, plus the learning rate dltrack records with each epoch.
+            logs = dict(e["logs"])
+            assert isinstance(logs.pop("lr"), float)
+            assert logs == {name: values[i] for name, values in history.items()}
         assert t["final_logs"] == epochs[-1]["logs"]
     # The stopped one: 2 epochs of 3, the last cut short after 1 of its 3 steps.
     assert [e["steps"] for e in trainings[2]["epochs"]] == [STEPS, 1]
@@ -257,7 +260,8 @@ def test_the_history_shows_what_the_store_holds(
         table = nb.by_testid("epoch-table")
         expect(table.locator("tbody tr")).to_have_count(len(t["epochs"]))
         head = table.locator("thead th").all_inner_texts()
-        assert head == ["epoch", "duration", "loss", "val_loss", "mae", "val_mae"]
+        # The learning rate dltrack records with each epoch comes after fit()'s own metrics.
+        assert head == ["epoch", "duration", "loss", "val_loss", "mae", "val_mae", "lr"]
         for e in t["epochs"]:
             texts = cell_texts(table.locator(f'tbody tr[data-epoch="{e["epoch"] + 1}"]'))
             partial = e["steps"] < t["params"]["steps"]
@@ -265,7 +269,7 @@ def test_the_history_shows_what_the_store_holds(
             assert texts[2:] == [format_metric(e["logs"][name]) for name in head[2:]]
         nb.open_tab("charts")
         charts = nb.by_testid("chart")
-        assert charts.evaluate_all("cs => cs.map(c => c.dataset.metric)") == ["loss", "mae"]
+        assert charts.evaluate_all("cs => cs.map(c => c.dataset.metric)") == ["loss", "mae", "lr"]
         single = len(t["epochs"]) == 1
         for metric in ("loss", "mae"):
             series = series_of(nb, metric)
