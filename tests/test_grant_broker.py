@@ -111,7 +111,7 @@ def test_a_training_with_only_the_token_is_watched_and_stopped(
                 seen["live"] = snap is not None
                 watcher.stop_training()
                 seen["ack"] = watcher.wait_for(
-                    lambda s: any(c["state"] == "acknowledged" for c in s["commands"]), 20
+                    lambda s: any(c["state"] in ("acknowledged", "done") for c in s["commands"]), 20
                 )
         finally:
             done.set()

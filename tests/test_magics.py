@@ -241,7 +241,11 @@ def test_stop_message_from_the_front_end(monitor: Any, model_key: str) -> None:
                 monitor._handle_custom_msg({"action": "stop"}, [])
                 acked["command"] = wait_until(
                     lambda: next(
-                        (c for c in monitor.state["commands"] if c["state"] == "acknowledged"),
+                        (
+                            c
+                            for c in monitor.state["commands"]
+                            if c["state"] in ("acknowledged", "done")
+                        ),
                         None,
                     ),
                     15,

@@ -70,7 +70,7 @@ def test_train_with_only_the_token_watch_and_stop_from_the_owner(
             assert live is not None, w.snapshot()
             w.stop_training()
             acked = w.wait_for(
-                lambda s: any(c["state"] == "acknowledged" for c in s["commands"]), 60
+                lambda s: any(c["state"] in ("acknowledged", "done") for c in s["commands"]), 60
             )
             assert acked is not None, w.snapshot()["commands"]
         output, _ = child.communicate(timeout=120)

@@ -223,7 +223,7 @@ def _stop_from_another_thread(
 
                 def acked(snap: dict[str, Any]) -> bool:
                     return any(
-                        c["id"] == command_id and c["state"] == "acknowledged"
+                        c["id"] == command_id and c["state"] in ("acknowledged", "done")
                         for c in snap["commands"]
                     )
 

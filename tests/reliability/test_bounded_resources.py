@@ -118,8 +118,9 @@ def test_ten_minutes_at_1000_batches_per_second_with_everything_down(
     assert max(s["events"] for s in samples) <= 2 * EPOCHS + 2
     assert max(s["store_ops"] for s in samples) <= 2 * EPOCHS + 2
     # The spool: a row per record (start, an epoch and an update per epoch, the end and the
-    # event that says why it ended), whatever the number of batches. On disk that is the table plus SQLite's write-ahead log, which
-    # SQLite checkpoints at 1000 pages (4 MB), so the files stay under ~5 MB in any case.
+    # event that says why it ended), whatever the number of batches. On disk that is the
+    # table plus SQLite's write-ahead log, which SQLite checkpoints at 1000 pages (4 MB), so
+    # the files stay under ~5 MB in any case.
     assert spooled == 1 + 2 * EPOCHS + 2
     assert spool_bytes < 5 * 2**20
     # The heap does not grow with batches: over the last 5000 batches of an epoch (no epoch

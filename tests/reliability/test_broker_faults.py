@@ -68,7 +68,9 @@ def stop_and_confirm(watcher: Watcher, training_id: str | None) -> dict[str, Any
     def command(snap: dict[str, Any]) -> dict[str, Any] | None:
         return next((c for c in snap["commands"] if c["id"] == command_id), None)
 
-    acked = watcher.wait_for(lambda s: (command(s) or {}).get("state") == "acknowledged", 15)
+    acked = watcher.wait_for(
+        lambda s: (command(s) or {}).get("state") in ("acknowledged", "done"), 15
+    )
     assert acked is not None, command(watcher.snapshot())
     ended = watcher.wait_for(lambda s: (view(s, training_id) or {}).get("status") == "stopped", 15)
     assert ended is not None, view(watcher.snapshot(), training_id)

@@ -221,7 +221,8 @@ def test_training_ignores_all_but_valid_commands_addressed_to_it(
             command_id = watcher.stop_training(tid, after_epoch=True)
             acked = watcher.wait_for(
                 lambda s: any(
-                    c["id"] == command_id and c["state"] == "acknowledged" for c in s["commands"]
+                    c["id"] == command_id and c["state"] in ("acknowledged", "done")
+                    for c in s["commands"]
                 ),
                 15,
             )
@@ -258,7 +259,15 @@ def assert_sane(snap: dict[str, Any]) -> None:
         if current is not None:
             assert isinstance(current["step"], int) and isinstance(current["epoch"], int)
     for c in snap["commands"]:
-        assert c["state"] in {"sending", "sent", "acknowledged", "refused", "undelivered"}
+        assert c["state"] in {
+            "sending",
+            "sent",
+            "acknowledged",
+            "done",
+            "failed",
+            "refused",
+            "undelivered",
+        }
 
 
 def render_everywhere(snap: dict[str, Any]) -> None:

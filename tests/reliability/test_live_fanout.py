@@ -71,7 +71,7 @@ def test_every_viewer_sees_every_epoch_and_the_stop(amqp_url: str, firestore_url
         wait_until(lambda: stopped(terminal.latest() or {"trainings": []}), 15, "the terminal")
         snaps.append(terminal.latest())
         acked = watchers[0].wait_for(
-            lambda s: any(c["state"] == "acknowledged" for c in s["commands"]), 5
+            lambda s: any(c["state"] in ("acknowledged", "done") for c in s["commands"]), 5
         )
     finally:
         done.set()
