@@ -49,7 +49,12 @@ def test_train_with_only_the_token_watch_and_stop_from_the_owner(
     for name in ("DLTRACK_BROKER_URL", "DLTRACK_STORE_URL", "DLTRACK_FIRESTORE_CREDENTIALS"):
         env.pop(name, None)
     child = subprocess.Popen(
-        [sys.executable, "-m", "dltrack.training.demo_model", key, "--epochs", "20"],
+        # A store reached through the Auth emulator's tokens can be slow on a loaded machine:
+        # the records get time to arrive, so a warning here can only be a refusal.
+        [
+            *(sys.executable, "-m", "dltrack.training.demo_model", key),
+            *("--epochs", "20", "--shutdown-timeout", "60"),
+        ],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--step-delay", type=float, default=0.02)
+    # How long the end of the training may wait for its records to reach the store.
+    parser.add_argument("--shutdown-timeout", type=float, default=5.0)
     args = parser.parse_args(argv)
 
     class Pace(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no types
@@ -61,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
 
     x, y = load_digits()
     model = build_model()
-    tracker = Tracker(args.model_key, params={"dataset": "sklearn digits", "demo": True})
+    tracker = Tracker(
+        args.model_key,
+        params={"dataset": "sklearn digits", "demo": True},
+        shutdown_timeout=args.shutdown_timeout,
+    )
     callbacks: list[Any] = [tracker] + ([Pace()] if args.step_delay > 0 else [])
     model.fit(
         x,
