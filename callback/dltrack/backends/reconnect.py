@@ -11,7 +11,12 @@ from typing import Generic, Protocol, TypeVar
 
 from dltrack.backends.broker import Broker, Feed
 from dltrack.wire.errors import BackendError, ConfigError, DltrackError
-from dltrack.wire.timing import FINAL_RETRY_S, FIRST_RETRY_S, STORE_RECONNECT_CAP_S
+from dltrack.wire.timing import (
+    FINAL_AFTER_FAILURES,
+    FINAL_RETRY_S,
+    FIRST_RETRY_S,
+    STORE_RECONNECT_CAP_S,
+)
 
 log = logging.getLogger("dltrack")
 
@@ -23,6 +28,7 @@ class Backoff:
         self.first = first
         self.cap = cap
         self._delay = first
+        self._finals = 0  # final-looking failures in a row
         self.next_at = 0.0
 
     def ready(self, now: float | None = None) -> bool:
@@ -31,16 +37,22 @@ class Backoff:
     def failed(self, final: bool = False) -> float:
         """Schedule the next try; returns the delay chosen. `final`: the error was a
         `ConfigError`, which a retry soon will not cure (see FINAL_RETRY_S)."""
+        # A server that is starting or stopping can close a connection mid-handshake, which
+        # pika reports as refused credentials or vhost: only a second final error in a row is
+        # believed, else one unlucky try would silence the live view for a whole minute.
+        self._finals = self._finals + 1 if final else 0
+        believed = self._finals >= FINAL_AFTER_FAILURES
         # Jitter spreads the retries of many trainings that lost the same broker at once.
-        base = max(FINAL_RETRY_S, self.cap) if final else self._delay
+        base = max(FINAL_RETRY_S, self.cap) if believed else self._delay
         delay = base * random.uniform(0.8, 1.2)
         self.next_at = time.monotonic() + delay
-        if not final:
+        if not believed:
             self._delay = min(self._delay * 2, self.cap)
         return delay
 
     def succeeded(self) -> None:
         self._delay = self.first
+        self._finals = 0
         self.next_at = 0.0
 
 

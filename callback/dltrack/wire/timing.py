@@ -55,6 +55,8 @@ INTERRUPTED_AFTER_S = 300.0
 # but the server side can (a user or vhost created late), so such errors are retried this
 # slowly instead of never.
 FINAL_RETRY_S = 60.0
+# ... once this many final errors came in a row (a server going down or up can look final once).
+FINAL_AFTER_FAILURES = 2
 # The broker links (training and viewers) retry at least this often: live updates are worth
 # something only while live, so once the broker is back a training reappears within seconds,
 # before viewers call it lost. The store keeps the default cap: its records wait in the spool.
