@@ -53,7 +53,7 @@ const training = (run, extra) => ({training_id: String(run).padStart(16, "0"), n
   status: "completed", started_at: NOW - 9000, ended_at: NOW - 8700, last_seen: NOW - 8700,
   params: {epochs: EPOCHS, steps: STEPS, run}, epochs_planned: EPOCHS, epochs_done: EPOCHS,
   final_logs: {}, stop: null, reason: null, epochs: epochs(run), current: null,
-  batch_losses: [], ...extra});
+  ...extra});
 const state = (i) => ({model: {key: "k", name: "bench"}, connection: {status: "live"},
   error: null, now: NOW + i / 10, commands: [],
   trainings: [training(4, {status: "running", ended_at: null, epochs_planned: 200,

@@ -51,7 +51,6 @@ function normalizeTraining(t, history) {
     epochs,
     current: isObject(t.current) ? t.current : null,
     stop: isObject(t.stop) ? t.stop : null,
-    batch_losses: Array.isArray(t.batch_losses) ? t.batch_losses : [],
   };
 }
 

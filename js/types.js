@@ -40,7 +40,6 @@
  * @property {string | null} [reason]
  * @property {Epoch[]} epochs
  * @property {Current | null} current
- * @property {number[]} batch_losses
  *
  * @typedef {object} Command
  * @property {string} id

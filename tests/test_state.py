@@ -78,7 +78,6 @@ def test_a_whole_training_live() -> None:
     t = only(s)
     assert (t["current"]["epoch"], t["current"]["step"]) == (0, 4)
     assert t["current"]["logs"] == {"loss": 0.9}
-    assert t["batch_losses"] == [0.9]
     assert t["current"]["rate"] > 0  # steps per second since the epoch began
 
     s = fold(
@@ -92,7 +91,6 @@ def test_a_whole_training_live() -> None:
     assert t["epochs"][0]["logs"] == {"loss": 0.8, "val_loss": 0.85}
     assert t["epochs_done"] == 1
     assert (t["current"]["epoch"], t["current"]["step"]) == (1, 2)
-    assert t["batch_losses"] == [0.7]  # a new epoch starts a new batch chart
 
     s = fold(
         s,
@@ -344,16 +342,6 @@ def test_commands_are_bounded() -> None:
         s = st.command_queued(s, command, now=T0 + i)
     kept = [c["id"] for c in st.to_snapshot(s, T0)["commands"]]
     assert kept == sent[-st.MAX_COMMANDS :]
-
-
-def test_batch_losses_are_bounded() -> None:
-    f = Feed()
-    s = fold(st.MonitorState(MID), f.msg(p.EPOCH_BEGIN, epoch=0))
-    for step in range(1, 1001):
-        s = fold(s, f.msg(p.PROGRESS, epoch=0, step=step, steps=1000, logs={"loss": float(step)}))
-    losses = only(s)["batch_losses"]
-    assert len(losses) <= st.MAX_BATCH_LOSSES
-    assert losses[0] == 1.0 and losses == sorted(losses)  # the whole epoch's shape, in order
 
 
 def test_live_training_goes_lost_then_interrupted() -> None:

@@ -25,7 +25,6 @@ export function training(overrides = {}) {
       epochRecord(e, { loss: 0.5 - e * 0.1, accuracy: 0.8 + e * 0.05, val_loss: 0.55 - e * 0.1, val_accuracy: 0.78 + e * 0.05 }),
     ),
     current: null,
-    batch_losses: [],
     ...overrides,
   };
 }
@@ -41,7 +40,6 @@ export function runningTraining(overrides = {}) {
     epochs_done: 3,
     final_logs: {},
     current: { epoch: 3, step: 31, steps: 50, logs: { loss: 0.41, accuracy: 0.88 }, epoch_started_at: NOW - 3, rate: 12.3 },
-    batch_losses: [0.6, 0.55, 0.5, 0.45, 0.41],
     ...overrides,
   });
 }

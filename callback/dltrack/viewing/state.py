@@ -25,7 +25,6 @@ from dltrack.wire.records import (
 )
 from dltrack.wire.timing import INTERRUPTED_AFTER_S, LOST_AFTER_S, STORE_FRESH_S
 
-MAX_BATCH_LOSSES = 200
 MAX_COMMANDS = 20
 
 
@@ -44,7 +43,6 @@ class TrainingView:
     stop: dict[str, Any] | None = None
     reason: str | None = None
     current: dict[str, Any] | None = None
-    batch_losses: tuple[float, ...] = ()
     batches: batch_series.BatchSeries = field(default_factory=batch_series.BatchSeries)
     last_seq: int = -1
     # What happened to it (commands carried out, rules fired, why it ended), oldest first.
@@ -206,7 +204,7 @@ def _epoch_begin(view: TrainingView, m: p.Message) -> TrainingView:
         "epoch_started_at": m["ts"],
         "rate": None,
     }
-    return replace(view, current=current, batch_losses=())
+    return replace(view, current=current)
 
 
 def _progress(view: TrainingView, m: p.Message) -> TrainingView:
@@ -221,12 +219,7 @@ def _progress(view: TrainingView, m: p.Message) -> TrainingView:
         "epoch_started_at": started,
         "rate": _rate(m["step"], elapsed) if old else None,
     }
-    losses = view.batch_losses if old else ()
-    if "loss" in m["logs"]:
-        losses = (*losses, m["logs"]["loss"])
-        if len(losses) > MAX_BATCH_LOSSES:
-            losses = losses[::2]  # halve the resolution, keep the whole epoch's shape
-    return replace(view, current=current, batch_losses=losses, batches=_add_batch(view, m, started))
+    return replace(view, current=current, batches=_add_batch(view, m, started))
 
 
 def _add_batch(view: TrainingView, m: p.Message, epoch_started: float) -> batch_series.BatchSeries:
@@ -439,7 +432,6 @@ def to_snapshot(state: MonitorState, now: float) -> dict[str, Any]:
                 "reason": v.reason,
                 "epochs": epochs,
                 "current": v.current if status in LIVE_STATUSES else None,
-                "batch_losses": list(v.batch_losses),
                 "batches": batch_series.to_json(v.batches),
                 "events": list(v.events),
                 "rules": active_rules(v.events),
