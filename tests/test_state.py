@@ -104,6 +104,24 @@ def test_a_whole_training_live() -> None:
     assert [e["epoch"] for e in t["epochs"]] == [0, 1]
 
 
+def test_a_late_report_of_an_ended_epoch_does_not_move_the_position_back() -> None:
+    # The training drains its queued events before the latest progress, so the last batch of
+    # epoch 5 can arrive after epoch 6 began.
+    f = Feed()
+    s = fold(
+        st.MonitorState(MID),
+        f.msg(p.TRAIN_BEGIN, params=PARAMS),
+        f.msg(p.EPOCH_BEGIN, epoch=0),
+        f.msg(p.PROGRESS, epoch=0, step=5, steps=10, logs={"loss": 0.9}),
+        f.msg(p.EPOCH_END, epoch=0, logs={"loss": 0.8}, steps=10),
+        f.msg(p.EPOCH_BEGIN, epoch=1),
+        f.msg(p.PROGRESS, epoch=0, step=10, steps=10, logs={"loss": 0.8}),
+    )
+    t = only(s)
+    assert (t["current"]["epoch"], t["current"]["step"]) == (1, 0)
+    assert t["batches"]["step"][-1] == 10  # the batch itself still counts on the loss curve
+
+
 def test_stopped_training_carries_where_and_who() -> None:
     f = Feed()
     stop = {"sender": "ana (test)", "kind": "stop", "epoch": 1, "step": 4, "command_id": "x"}

@@ -208,6 +208,11 @@ def _epoch_begin(view: TrainingView, m: p.Message) -> TrainingView:
 
 
 def _progress(view: TrainingView, m: p.Message) -> TrainingView:
+    if m["epoch"] in view.epochs:
+        # The last batch's report can follow its epoch's end and the next epoch's begin (the
+        # training sends queued events first): it adds a point, but must not move the position
+        # back to a finished epoch ("Epoch 6/10 90/90" while epoch 7 runs).
+        return replace(view, batches=_add_batch(view, m, m["ts"]))
     old = view.current if view.current and view.current["epoch"] == m["epoch"] else None
     started = old["epoch_started_at"] if old else m["ts"]
     elapsed = m["ts"] - started
