@@ -57,8 +57,8 @@ def wait_for_progress(watcher: Watcher, training_id: str | None, timeout: float)
     first = watcher.wait_for(lambda s: live_step(s, training_id), timeout)
     if first is None:  # the whole snapshot is too long for CI's excerpt: what tells why
         snap = watcher.snapshot()
-        seen = view(snap, training_id) or {}
-        brief = {k: seen.get(k) for k in ("status", "current", "last_seen", "epochs_done")}
+        training = view(snap, training_id) or {}
+        brief = {k: training.get(k) for k in ("status", "current", "last_seen", "epochs_done")}
         raise AssertionError(
             f"no live progress within {timeout:g}s: connection {snap['connection']}, "
             f"training {brief}"

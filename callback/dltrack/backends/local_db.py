@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dltrack.wire.errors import ConfigError
 from dltrack.wire.keys import model_id
+from dltrack.wire.timing import SQLITE_BUSY_TIMEOUT_S
 
 # Before model ids: every table named the model by its key. The broker's tables hold only
 # seconds of traffic, so they are dropped, not converted.
@@ -79,8 +80,8 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the dltrack database at `path`."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=15.0, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 15000")
+        conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the
         # last commits), and saves an fsync per write.

@@ -27,6 +27,7 @@ except ImportError:  # Windows: no advisory lock; replays may overlap there (rar
     fcntl = None  # type: ignore[assignment]
 
 from dltrack.wire.errors import ConfigError
+from dltrack.wire.timing import SQLITE_BUSY_TIMEOUT_S
 
 # Far more than any training writes (a record per epoch, plus a handful per training); past it
 # the oldest rows go, so a years-long outage cannot fill the disk.
@@ -52,7 +53,7 @@ class Spool:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, timeout=15.0, isolation_level=None)
+            self._conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, "

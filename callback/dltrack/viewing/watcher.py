@@ -42,6 +42,7 @@ from dltrack.wire.timing import (
     LISTENER_RATE,
     LIVE_RECONNECT_CAP_S,
     VIEWER_POLL_S,
+    WATCHER_CLOSE_JOIN_S,
 )
 
 log = logging.getLogger("dltrack")
@@ -270,7 +271,7 @@ class Watcher(Steering):
         self._store_side.stop()
         for thread in self._threads:
             if thread is not threading.current_thread() and thread.ident is not None:
-                thread.join(timeout=5.0)
+                thread.join(timeout=WATCHER_CLOSE_JOIN_S)
 
     # -- state ------------------------------------------------------------------------------
 

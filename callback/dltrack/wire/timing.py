@@ -77,6 +77,8 @@ REFRESH_S = 5.0
 VIEWER_POLL_S = 0.05
 # How long a Watcher waits for its first connection before it reports the error.
 FIRST_CONNECT_TIMEOUT_S = 20.0
+# Closing a Watcher waits this long for each of its threads (one may be inside a slow call).
+WATCHER_CLOSE_JOIN_S = 5.0
 # Listener calls a second, on average: a little above one training's output (~10 progress
 # messages a second plus its epoch events), so updates never queue behind the limit.
 LISTENER_RATE = 12.0
@@ -95,6 +97,9 @@ LOCAL_POLL_INTERVAL_S = 0.02
 # A training reads its commands less often (it has a batch loop to leave the CPU to); a
 # command sent from the same process wakes it at once.
 LOCAL_COMMAND_POLL_INTERVAL_S = 0.1
+# A SQLite file (the embedded store and broker, the spool) locked by another process is waited
+# for this long before the call fails: trainings and viewers on one machine share the files.
+SQLITE_BUSY_TIMEOUT_S = 15.0
 
 # -- Firestore (backends/firestore_store.py) ----------------------------------------------------
 
