@@ -1,5 +1,5 @@
-// The control bar of a running training, beside Stop: Pause/Resume, a learning-rate field
-// (Enter applies; x0.1 and x0.5), Checkpoint, Save & stop; each click shows requested →
+// The control bar of a running training, beside Stop (whose menu holds Save and stop):
+// Pause/Resume, a learning-rate field (Enter applies; x0.1 and x0.5), Checkpoint; each click shows requested →
 // acknowledged → done from `state.commands`. Under it the training's rules (with remove) and
 // its latest events (docs/widget-state.md, Event). Text only, never markup: events hold
 // sender names and paths.
@@ -74,19 +74,11 @@ export function createControls(ctx, trainingId) {
     () => send("checkpoint"),
     signal,
   );
-  const saveStop = button(
-    { class: "dltrack-btn", testid: "save-stop-button", text: "Save & stop" },
-    () => {
-      ctx.send({ action: "stop", training_id: trainingId, save: true });
-      ctx.refresh();
-    },
-    signal,
-  );
   const status = h("div", { class: "dltrack-controls-status", testid: "controls-status", role: "status", "aria-live": "polite" });
   const paused_ = h("span", { class: "dltrack-paused", testid: "paused", hidden: true });
   const bar = h("div", { class: "dltrack-controls-bar" }, [
     pause, paused_, h("label", { class: "dltrack-lr" }, [h("span", { text: "LR" }), rate]),
-    factor(0.1, "×0.1"), factor(0.5, "×0.5"), checkpoint, saveStop,
+    factor(0.1, "×0.1"), factor(0.5, "×0.5"), checkpoint,
   ]);
   const rules = h("ul", { class: "dltrack-rules", testid: "rules" });
   const events = h("ul", { class: "dltrack-events", testid: "events" });

@@ -99,7 +99,7 @@ export function reconcile(parent, cache, items, keyOf, create, update) {
 export function inlineConfirm({ testid, actions, signal }) {
   const question = h("span", { class: "dltrack-confirm-question" });
   const buttons = actions.map((a) =>
-    button({ class: `dltrack-btn ${a.class ?? ""}`.trim(), testid: a.testid, text: a.label }, a.onClick, signal),
+    button({ class: `dltrack-btn ${a.class ?? ""}`.trim(), testid: a.testid, text: a.label, title: a.title }, a.onClick, signal),
   );
   const el = h("div", { class: "dltrack-confirm", role: "group", testid, hidden: true }, [question, ...buttons]);
   return {
@@ -110,6 +110,11 @@ export function inlineConfirm({ testid, actions, signal }) {
     },
     focusFirst() {
       buttons[0]?.focus?.();
+    },
+    /** Move the focus `by` buttons along (wrapping), for arrow keys. */
+    focusNext(by) {
+      const at = buttons.indexOf(/** @type {HTMLButtonElement} */ (globalThis.document?.activeElement));
+      buttons[(at + by + buttons.length) % buttons.length]?.focus?.();
     },
   };
 }

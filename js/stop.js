@@ -1,5 +1,7 @@
-// The Stop button of one training: inline confirmation, an optimistic "stop requested…", then
-// the command's fate from `state.commands`, then how the training ended.
+// The Stop button of one training: it opens an inline menu (Stop now, Stop after this epoch,
+// Save and stop, Cancel; arrow keys move between them, Escape cancels), then shows an
+// optimistic "stop requested…", the command's fate from `state.commands`, and how the
+// training ended.
 import { button, h, inlineConfirm, listen, setAttr, setText, show } from "./dom.js";
 import { isLive, trainingLabel } from "./state.js";
 import { knownCommandIds, stopView } from "./stopview.js";
@@ -18,15 +20,19 @@ export function createStopControl(ctx, trainingId) {
   const { ui, signal } = ctx;
   let training = null;
 
-  const request = (afterEpoch) => {
+  /** @param {"now" | "epoch" | "save"} how */
+  const request = (how) => {
     const entry = stopEntry(ui, trainingId);
     entry.confirming = false;
     entry.request = {
-      afterEpoch,
+      afterEpoch: how === "epoch",
+      save: how === "save",
       atMs: ctx.now(),
       knownIds: training ? knownCommandIds(training, ctx.snapshot().commands) : [],
     };
-    ctx.send({ action: "stop", training_id: trainingId, after_epoch: afterEpoch });
+    // The messages docs/widget-state.md lists: save and after_epoch never together.
+    const message = how === "save" ? { save: true } : { after_epoch: how === "epoch" };
+    ctx.send({ action: "stop", training_id: trainingId, ...message });
     ctx.refresh();
     ctx.redrawAfter(ctx.hintAfterMs());
   };
@@ -36,7 +42,7 @@ export function createStopControl(ctx, trainingId) {
   };
 
   const stopButton = button(
-    { class: "dltrack-btn dltrack-btn-stop", testid: "stop-button", text: "■ Stop" },
+    { class: "dltrack-btn dltrack-btn-stop", testid: "stop-button", text: "■ Stop ▾", "aria-haspopup": "true" },
     () => {
       setConfirming(true);
       confirm.focusFirst();
@@ -47,13 +53,20 @@ export function createStopControl(ctx, trainingId) {
     testid: "stop-confirm",
     signal,
     actions: [
-      { label: "Stop now", testid: "stop-now", class: "dltrack-btn-danger", onClick: () => request(false) },
-      { label: "Stop after this epoch", testid: "stop-after-epoch", onClick: () => request(true) },
+      { label: "Stop now", testid: "stop-now", class: "dltrack-btn-danger", onClick: () => request("now") },
+      { label: "Stop after this epoch", testid: "stop-after-epoch", onClick: () => request("epoch") },
+      { label: "Save and stop", testid: "stop-save", title: "Save a checkpoint (.keras) where it trains, then stop", onClick: () => request("save") },
       { label: "Cancel", testid: "stop-cancel", onClick: () => setConfirming(false) },
     ],
   });
   listen(confirm.el, "keydown", (event) => {
-    if (event.key === "Escape") setConfirming(false);
+    if (event.key === "Escape") {
+      setConfirming(false);
+      stopButton.focus();
+    } else if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+      confirm.focusNext(event.key === "ArrowRight" ? 1 : -1);
+      event.preventDefault();
+    }
   }, signal);
 
   const statusText = h("span", { class: "dltrack-stop-text" });

@@ -67,6 +67,7 @@ export function knownCommandIds(training, commands) {
 }
 
 function acknowledgedText(command, training) {
+  if (command.kind === "save_and_stop") return "acknowledged — saving, then stopping after the current batch";
   if (command.kind !== "stop_after_epoch") return "acknowledged — stopping after the current batch";
   const epoch = training.current?.epoch;
   return isFiniteNumber(epoch)
@@ -77,7 +78,7 @@ function acknowledgedText(command, training) {
 /**
  * Where the stop of one training stands, for its button and status line.
  *
- * `request` is this viewer's own click ({afterEpoch, atMs, knownIds}) or null; from the click on,
+ * `request` is this viewer's own click ({afterEpoch, save, atMs, knownIds}) or null; from the click on,
  * only commands newer than it (from any viewer) are followed. Without an answer after
  * `hintAfterMs`, the hint says how else to stop. Returns {phase, text, hint, canStop}:
  * phase is one of idle | requested | acknowledged | refused | undelivered | stopped | ended.
@@ -103,7 +104,7 @@ export function stopView({ training, commands, request, localNowMs, hintAfterMs 
     return { phase: "undelivered", text: "no training of this key is running", hint: "", canStop: true };
   }
   if (request) {
-    const text = request.afterEpoch ? "stop requested… (after this epoch)" : "stop requested…";
+    const text = request.afterEpoch ? "stop requested… (after this epoch)" : request.save ? "stop requested… (saving first)" : "stop requested…";
     const late = localNowMs - request.atMs >= hintAfterMs;
     return { phase: "requested", text, hint: late ? NO_ANSWER_HINT : "", canStop: false };
   }

@@ -37,7 +37,7 @@ describe("control bar", () => {
     expect(shared.$(".dltrack-read-only .dltrack-controls-bar")).not.toBe(null);
   });
 
-  it("sends pause, learning rates, checkpoint and save-and-stop for the running training", () => {
+  it("sends pause, learning rates, checkpoint and (from Stop's menu) save-and-stop", () => {
     const { model, $ } = setup(snapshot());
     $("[data-testid=pause-button]").click();
     $('[data-testid="lr-x0.5"]').click();
@@ -47,7 +47,8 @@ describe("control bar", () => {
     input.value = "-1";
     input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" })); // refused here, not sent
     $("[data-testid=checkpoint-button]").click();
-    $("[data-testid=save-stop-button]").click();
+    $("[data-testid=stop-button]").click();
+    $("[data-testid=stop-save]").click();
     expect(model.sent).toEqual([
       { action: "pause", training_id: id },
       { action: "set_lr", training_id: id, args: { factor: 0.5 } },

@@ -175,6 +175,26 @@ describe("stop flow", () => {
     expect(model.sent).toEqual([{ action: "stop", training_id: running.training_id, after_epoch: true }]);
     expect($("[data-testid=stop-status]").textContent).toContain("stop requested…");
   });
+  it("offers now / after this epoch / save and stop from the keyboard", () => {
+    const { model, $, update } = setup();
+    $("[data-testid=stop-button]").click();
+    expect(document.activeElement).toBe($("[data-testid=stop-now]"));
+    const key = (k) => document.activeElement.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true }));
+    key("ArrowRight");
+    expect(document.activeElement).toBe($("[data-testid=stop-after-epoch]"));
+    key("ArrowRight");
+    expect(document.activeElement).toBe($("[data-testid=stop-save]"));
+    key("Escape");
+    expect($("[data-testid=stop-confirm]").hidden).toBe(true);
+    expect(document.activeElement).toBe($("[data-testid=stop-button]"));
+    $("[data-testid=stop-button]").click();
+    $("[data-testid=stop-save]").click();
+    expect(model.sent).toEqual([{ action: "stop", training_id: running.training_id, save: true }]);
+    expect($("[data-testid=stop-status]").textContent).toBe("stop requested… (saving first)");
+    const command = { id: "c1", kind: "save_and_stop", target: running.training_id, state: "acknowledged", detail: "", sent_at: NOW };
+    update(snapshot({ commands: [command] }));
+    expect($("[data-testid=stop-status]").textContent).toBe("acknowledged — saving, then stopping after the current batch");
+  });
   it("tells how else to stop when no answer comes within 2 s", () => {
     const { $, env } = setup();
     $("[data-testid=stop-button]").click();

@@ -1,5 +1,5 @@
 """The control bar in JupyterLab and Notebook 7: pause/resume, the learning-rate field,
-Checkpoint and Save & stop, for a training in the same kernel, busy in fit() in the cell
+Checkpoint and Stop's menu (Save and stop, Stop after this epoch), for a training in the same kernel, busy in fit() in the cell
 below the widget (the clicks take Stop's route around the busy shell)."""
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def test_the_control_bar_steers_a_training_in_this_kernel(
     expect(nb.by_testid("events")).to_contain_text("checkpoint", timeout=UI_TIMEOUT_MS)
     nb.shoot("steered")
 
-    nb.by_testid("save-stop-button").click()
+    nb.by_testid("stop-button").click()
+    nb.by_testid("stop-save").click()
     nb.wait_cell_done(1, timeout=TRAINING_TIMEOUT_MS)
     [record] = trainings(model_key)
     assert record.status == "stopped"
