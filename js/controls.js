@@ -1,9 +1,10 @@
 // The control bar of a running training, beside Stop (whose menu holds Save and stop):
 // Pause/Resume, a learning-rate field (Enter applies; x0.1 and x0.5), Checkpoint; each click shows requested →
-// acknowledged → done from `state.commands`. Under it the training's rules (with remove) and
-// its latest events (docs/widget-state.md, Event). Text only, never markup: events hold
+// acknowledged → done from `state.commands`. Under it the training's rules (with remove), a
+// form to add one (ruleform.js) and its latest events (docs/widget-state.md, Event). Text only, never markup: events hold
 // sender names and paths.
 import { button, h, listen, setText, show } from "./dom.js";
+import { createRuleForm } from "./ruleform.js";
 import { isLive } from "./state.js";
 
 const EVENTS_SHOWN = 5;
@@ -81,8 +82,9 @@ export function createControls(ctx, trainingId) {
     factor(0.1, "×0.1"), factor(0.5, "×0.5"), checkpoint,
   ]);
   const rules = h("ul", { class: "dltrack-rules", testid: "rules" });
+  const ruleForm = createRuleForm({ signal, submit: (rule) => send("add_rule", rule) });
   const events = h("ul", { class: "dltrack-events", testid: "events" });
-  const el = h("div", { class: "dltrack-steering" }, [bar, status, rules, events]);
+  const el = h("div", { class: "dltrack-steering" }, [bar, status, rules, ruleForm.el, events]);
 
   function update(training, view) {
     // The serve page's read-only view (`ctx.readOnly`) offers no steering at all; a read-only
@@ -97,6 +99,7 @@ export function createControls(ctx, trainingId) {
     const kinds = ["set_lr", "pause", "resume", "checkpoint", "save_and_stop", "add_rule", "remove_rule"];
     setText(status, commandLine(latestCommand(view.snap.commands, trainingId, kinds)));
     drawRules(training.rules ?? [], live);
+    ruleForm.update(training, live);
     const shown = (training.events ?? []).slice(-EVENTS_SHOWN);
     events.replaceChildren(...shown.map((e) => h("li", { "data-kind": e.kind, text: eventLine(e) })));
   }
