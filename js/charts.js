@@ -72,15 +72,21 @@ function createLegendItem() {
 function createChart(group, syncKey) {
   const title = h("span", { class: "dltrack-chart-title", text: group.key });
   const cursor = h("span", { class: "dltrack-chart-cursor", testid: "hover-x" });
+  // The names of the event marker under the pointer (its tooltip says the same).
+  const eventHover = h("span", { class: "dltrack-chart-event", testid: "event-hover", role: "status" });
   const plotEl = h("div", { class: "dltrack-plot", testid: "plot" });
   const legend = h("div", { class: "dltrack-legend", testid: "chart-legend" });
   const el = h("figure", { class: "dltrack-chart", testid: "chart", "data-metric": group.key }, [
-    h("figcaption", { class: "dltrack-chart-head" }, [title, cursor]),
+    h("figcaption", { class: "dltrack-chart-head" }, [title, cursor, eventHover]),
     plotEl,
     legend,
   ]);
   const chart = { el, cursor, legend, rows: new Map(), model: null, choices: null, signature: null };
-  chart.plot = createPlot(plotEl, { syncKey, onHover: (x) => drawLegend(chart, x) });
+  chart.plot = createPlot(plotEl, {
+    syncKey,
+    onHover: (x) => drawLegend(chart, x),
+    onMarkHover: (label) => setText(eventHover, label === null ? "" : label.replaceAll("\n", "; ")),
+  });
   return chart;
 }
 
@@ -117,7 +123,9 @@ function signatureOf(trainings, choices, compare, withBatches) {
     const last = t.epochs.at(-1);
     // Only the loss chart draws the per-batch curve: the others skip its ~10 updates a second.
     const steps = withBatches ? t.batches?.step : null;
-    return `${t.training_id}:${t.number}:${t.epochs.length}:${last?.epoch}:${JSON.stringify(last?.logs)}:${steps?.length}:${steps?.at?.(-1)}`;
+    // A new event moves no line but adds a marker.
+    const events = Array.isArray(t.events) ? `${t.events.length}:${t.events.at(-1)?.id}` : "";
+    return `${t.training_id}:${t.number}:${t.epochs.length}:${last?.epoch}:${JSON.stringify(last?.logs)}:${steps?.length}:${steps?.at?.(-1)}:${events}`;
   });
   return `${JSON.stringify(choices)}|${compare}|${parts.join("|")}`;
 }

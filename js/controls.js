@@ -4,6 +4,7 @@
 // form to add one (ruleform.js) and its latest events (docs/widget-state.md, Event). Text only, never markup: events hold
 // sender names and paths.
 import { button, h, listen, setText, show } from "./dom.js";
+import { eventLine, eventsOf } from "./events.js";
 import { createRuleForm } from "./ruleform.js";
 import { isLive } from "./state.js";
 
@@ -26,14 +27,6 @@ export function commandLine(command) {
   if (phase) return `${command.kind}: ${phase}`;
   const detail = command.detail ? `: ${command.detail}` : "";
   return `${command.kind} ${command.state}${detail}`;
-}
-
-/** One line per event: "epoch 3 · set_lr · learning rate 0.01 → 0.005 · by ana@laptop". */
-export function eventLine(event) {
-  const where = event.epoch === null || event.epoch === undefined ? null : `epoch ${event.epoch + 1}`;
-  const parts = [where, event.ok === false ? `${event.kind} FAILED` : event.kind, event.detail];
-  if (event.sender) parts.push(`by ${event.sender}`);
-  return parts.filter(Boolean).join(" · ");
 }
 
 /** Parse the learning-rate field: a number above 0, or null. */
@@ -100,7 +93,7 @@ export function createControls(ctx, trainingId) {
     setText(status, commandLine(latestCommand(view.snap.commands, trainingId, kinds)));
     drawRules(training.rules ?? [], live);
     ruleForm.update(training, live);
-    const shown = (training.events ?? []).slice(-EVENTS_SHOWN);
+    const shown = eventsOf(training).slice(-EVENTS_SHOWN);
     events.replaceChildren(...shown.map((e) => h("li", { "data-kind": e.kind, text: eventLine(e) })));
   }
 

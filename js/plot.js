@@ -1,9 +1,11 @@
 // One uPlot chart: draws a chart model from series.js on a canvas, fills its container's width
 // (ResizeObserver), zooms by dragging across x (double-click resets), reports the hovered x,
-// and pins a marker on each series' best epoch. uPlot because it is small (~50 kB minified),
+// pins a marker on each series' best epoch, and draws the trainings' events as vertical lines
+// (eventmarkers.js). uPlot because it is small (~50 kB minified),
 // draws 10 000s of points per frame on a canvas, and has cursor, drag-zoom, synced cursors
 // and log scales built in.
 import uPlot from "uplot";
+import { eventMarkersPlugin } from "./eventmarkers.js";
 import { formatDuration, formatMetric } from "./format.js";
 
 const HEIGHT = 180;
@@ -44,13 +46,14 @@ const tickValues = (axis) => (axis === "time" ? label(formatDuration) : undefine
 const WHOLE = Array.from({ length: 12 }, (_, i) => [1, 2, 5].map((m) => m * 10 ** i)).flat().concat([25, 250, 2500]).sort((a, b) => a - b);
 
 /** uPlot's options for a chart model. @returns {any} */
-function options(model, { axis, log, width, theme, syncKey, onHover, onDraw, onScale }) {
+function options(model, { axis, log, width, theme, syncKey, onHover, onDraw, onScale, getMarks, onMarkHover }) {
   const font = `11px ${theme.font}`;
   const axisStyle = { stroke: theme.text, grid: { stroke: theme.grid, width: 1 }, ticks: { stroke: theme.grid, width: 1 }, font, labelFont: font };
   return {
     width,
     height: HEIGHT,
     legend: { show: false },
+    plugins: [eventMarkersPlugin(getMarks, onMarkHover)],
     scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : {} },
     axes: [
       { ...axisStyle, size: 30, label: axis, labelSize: 14, values: tickValues(axis), incrs: axis === "time" ? undefined : WHOLE },
@@ -86,9 +89,9 @@ function options(model, { axis, log, width, theme, syncKey, onHover, onDraw, onS
 
 /**
  * A plot inside `el`. `update(model, {axis, log, theme})` draws a chart model; hovering calls
- * `onHover(x | null)`. Data-only changes keep the zoom; a new set of series rebuilds the plot.
+ * `onHover(x | null)`, hovering an event marker `onMarkHover(its names | null)`. Data-only changes keep the zoom; a new set of series rebuilds the plot.
  */
-export function createPlot(el, { syncKey, onHover }) {
+export function createPlot(el, { syncKey, onHover, onMarkHover }) {
   /** @type {uPlot | null} */
   let u = null;
   /** @type {any} */
@@ -157,7 +160,8 @@ export function createPlot(el, { syncKey, onHover }) {
       markers.clear();
       shape = nextShape;
       zoomed = false;
-      u = new uPlot(options(next, { axis, log, width: width(), theme, syncKey, onHover, onDraw, onScale }), next.data, el);
+      const getMarks = () => model?.marks ?? [];
+      u = new uPlot(options(next, { axis, log, width: width(), theme, syncKey, onHover, onDraw, onScale, getMarks, onMarkHover }), next.data, el);
       // The width was read now, maybe mid-restyle (a theme switch swaps stylesheets): observing
       // anew delivers the settled size after the next layout, and setSize follows it.
       resize?.unobserve(el);

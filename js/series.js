@@ -2,6 +2,7 @@
 // training the metric, its val_ twin and, on the loss chart, the per-batch loss), each placed
 // on the chosen x axis, smoothed, decimated, plus the best epoch of each series and the legend
 // grouped by training. Pure: no DOM, no clock; plot.js draws it with uPlot.
+import { eventMarks } from "./events.js";
 import { alignSeries, bestGoal, bestIndex, decimate, finitePoints, nearestIndex, smooth } from "./chart.js";
 import { plannedSteps } from "./steps.js";
 import { trainingLabel } from "./state.js";
@@ -67,8 +68,9 @@ const byX = (points) => {
  * The chart of one metric group ({key, train, val} from metricGroups) over `trainings`.
  * Options: axis, smoothing (EMA weight), log (drop values ≤ 0, which a log axis cannot show),
  * compare (one colour per training; otherwise all in the first colour), goals (best-epoch
- * overrides by metric name), maxPoints. Returns {series, best, legend, data}: `data` is uPlot's
- * aligned data, one column per series in `series` order.
+ * overrides by metric name), maxPoints. Returns {series, best, legend, marks, data}: `marks` the
+ * trainings' events on this axis (events.js), `data` uPlot's aligned data, one column per
+ * series in `series` order.
  */
 export function chartModel(group, trainings, { axis = "epoch", smoothing = 0, log = false, compare = false, goals = {}, maxPoints = MAX_POINTS } = {}) {
   const series = [];
@@ -106,7 +108,7 @@ export function chartModel(group, trainings, { axis = "epoch", smoothing = 0, lo
     }
     if (items.length > 0) legend.push({ trainingId: t.training_id, label: trainingLabel(t), colour, items });
   });
-  return { series, best, legend, data: alignSeries(series.map((s) => s.drawn)) };
+  return { series, best, legend, marks: eventMarks(trainings, axis), data: alignSeries(series.map((s) => s.drawn)) };
 }
 
 /**

@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
 import { mount } from "../widget.js";
-import { commandLine, eventLine, parseRate } from "../controls.js";
+import { commandLine, parseRate } from "../controls.js";
+import { eventLine } from "../events.js";
 import { fakeEnv, fakeModel, NOW, runningTraining, snapshot } from "./fixtures.js";
 
 let cleanups = [];
