@@ -4,13 +4,14 @@
 // nodes between redraws, and talks back to the kernel with `model.send`. Without control (a
 // read-only share, `can_control` false) it shows no stop, rename or delete controls.
 //
-// Layout (docs/front-end.md): header; a summary of the live trainings that does not grow with
+// Layout (docs/front-end.md): header; the banner of rule notifications; a summary of the live trainings that does not grow with
 // the epochs; tabs (Epochs, Charts, Trainings, Parameters) that scroll inside the widget,
 // whose height is capped (600 px unless the viewer drags the handle).
 import { comparedTrainings, createDetails } from "./details.js";
 import { h, show } from "./dom.js";
 import { createEpochsTab } from "./epochs.js";
 import { createHeader } from "./header.js";
+import { createNotes } from "./notes.js";
 import { createResizeHandle } from "./resize.js";
 import { isLive, kernelClock, normalizeSnapshot, theRunningOne } from "./state.js";
 import { hasPendingStop } from "./stop.js";
@@ -119,6 +120,7 @@ export function mount(model, el, env = browserEnv()) {
   };
   const header = createHeader(ctx);
   const summary = createSummary(ctx);
+  const notes = createNotes(ctx);
   const table = createTrainingsTable(ctx);
   const details = createDetails(ctx);
   const epochs = createEpochsTab(ctx);
@@ -132,7 +134,7 @@ export function mount(model, el, env = browserEnv()) {
     ],
     [details.caption],
   );
-  const body = h("div", { class: "dltrack-body" }, [summary.el, tabs.bar, details.confirm, details.compareBar, tabs.body]);
+  const body = h("div", { class: "dltrack-body" }, [notes.el, summary.el, tabs.bar, details.confirm, details.compareBar, tabs.body]);
   const root = h("div", { class: "dltrack-monitor", testid: "monitor" }, [header.el, header.error, body]);
   const resize = createResizeHandle(ctx, root);
   root.append(resize.el);
@@ -148,6 +150,7 @@ export function mount(model, el, env = browserEnv()) {
     if (snapshot.error) return;
     const selected = selectedTraining(snapshot.trainings, ui);
     summary.update(view);
+    notes.update(view); // after the summary: it reads which trainings this viewer saw live
     // Until the viewer picks a tab: Epochs once a training runs (and still when it ends, so the
     // bars the viewer watched do not vanish), else Trainings.
     if (snapshot.trainings.some(isLive)) ui.defaultTab = "epochs";
