@@ -20,6 +20,8 @@ SOURCE = ROOT / "test-artifacts" / "screenshots"
 TARGET = ROOT / "docs" / "screenshots"
 MAX_WIDTH = 1000
 
+_RULES = "test_a_rule_from_the_form_notifies_marks_the_charts_and_stop_waits_for_the_epoch"
+
 # docs name ← test-artifacts name (tests/e2e/notebook_page.py `shoot`: TEST-STATE[-widget])
 CHOSEN = {
     "live.png": "test_stop_a_training_in_another_process-lab-live-widget.png",
@@ -37,6 +39,9 @@ CHOSEN = {
     ),
     "compare.png": "test_compare_four_runs-lab-compare-four-widget.png",
     "charts.png": "test_hover_zoom_log_best_and_width-lab-log-time-widget.png",
+    "stop-menu.png": f"{_RULES}-lab-stop-menu-widget.png",
+    "rules-form.png": f"{_RULES}-lab-rules-form-widget.png",
+    "chart-markers.png": f"{_RULES}-lab-chart-markers-widget.png",
     "serve-phone.png": "serve-phone-live.png",
     "serve-phone-stopped.png": "serve-phone-stopped.png",
 }
