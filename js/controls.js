@@ -1,8 +1,8 @@
 // The control bar of a running training, beside Stop (whose menu holds Save and stop):
-// Pause/Resume, a learning-rate field (Enter applies; x0.1 and x0.5), Checkpoint; each click shows requested →
-// acknowledged → done from `state.commands`. Under it the training's rules (with remove), a
-// form to add one (ruleform.js) and its latest events (docs/widget-state.md, Event). Text only, never markup: events hold
-// sender names and paths.
+// Pause/Resume, a learning-rate field (Enter applies; x0.1 and x0.5), Checkpoint; each click
+// shows requested → acknowledged → done from `state.commands`. Under it the training's rules
+// (with remove), a form to add one (ruleform.js) and its latest events (docs/widget-state.md,
+// Event). Text only, never markup: events hold sender names and paths.
 import { button, h, listen, setText, show } from "./dom.js";
 import { eventLine, eventsOf } from "./events.js";
 import { createRuleForm } from "./ruleform.js";
