@@ -9,7 +9,7 @@ import threading
 import time
 import types
 import warnings
-from typing import Any, cast
+from typing import Any
 
 import keras
 
@@ -34,7 +34,7 @@ from dltrack.wire.protocol import (
     clean_logs,
     non_finite_logs,
 )
-from dltrack.wire.records import EpochDict, EpochRecord
+from dltrack.wire.records import EpochRecord
 from dltrack.wire.timing import BROKER_LINGER_S
 
 log = logging.getLogger("dltrack")
@@ -242,12 +242,15 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         with_lr = (
             {**(logs or {}), "lr": lr} if lr is not None and "lr" not in (logs or {}) else logs
         )
+        # A NaN or infinite metric is kept as a marker beside the finite logs (JSON has none).
         record = EpochRecord(
-            epoch, clean_logs(with_lr), steps, s.epoch_started_at, time.time()
+            epoch,
+            clean_logs(with_lr),
+            steps,
+            s.epoch_started_at,
+            time.time(),
+            non_finite_logs(logs),
         ).to_json()
-        non_finite = non_finite_logs(logs)
-        if non_finite:  # live messages only (docs/protocol.md); the store keeps finite logs
-            record = cast(EpochDict, {**record, "non_finite": non_finite})
         s.epochs.append(record)
         s.hand_over("epoch_end", record, store_op="epoch_end")
         # The training's own row says how far it got while it runs, not only at the end.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 BAR_WIDTH = 30
@@ -79,6 +79,12 @@ def order_metrics(names: Iterable[str]) -> list[str]:
     return ordered + [n for n in unique if n.startswith("val_") and n[4:] not in present]
 
 
+def with_markers(record: Mapping[str, Any]) -> dict[str, Any]:
+    """An epoch record's logs with its NaN/inf metrics back in, as their markers ("nan"), so
+    that a loss that became NaN is shown as such rather than missing."""
+    return {**record["logs"], **(record.get("non_finite") or {})}
+
+
 def logs(values: dict[str, Any], limit: int = 8) -> str:
     """`loss 0.41 · val_loss 0.5 · accuracy 0.88 · …`, in the widget's order."""
     names = order_metrics(values)
@@ -132,7 +138,7 @@ def epoch_line(training: dict[str, Any], record: dict[str, Any], width: int = BA
         count, filled = (f"{steps}/{steps}" if steps else "done"), bar(1, 1, width)
     return (
         f"#{training['number'] or '?'} {epoch_label(record['epoch'], training['epochs_planned'])} "
-        f"{filled} {count} [{duration(took)}] {logs(record['logs'])}"
+        f"{filled} {count} [{duration(took)}] {logs(with_markers(record))}"
     )
 
 
@@ -165,15 +171,19 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 
 def sparkline(values: list[float], width: int = 40) -> str:
-    """A one-line chart of `values`, resampled to at most `width` characters."""
+    """A one-line chart of `values`, resampled to at most `width` characters; a NaN or
+    infinite value is drawn as `!`, never scaled."""
     if not values:
         return ""
     if len(values) > width:
         step = len(values) / width
         values = [values[int(i * step)] for i in range(width)]
-    low, high = min(values), max(values)
+    finite = [v for v in values if math.isfinite(v)] or [0.0]
+    low, high = min(finite), max(finite)
     span = high - low or 1.0
-    return "".join(SPARK[int((v - low) / span * (len(SPARK) - 1))] for v in values)
+    return "".join(
+        SPARK[int((v - low) / span * (len(SPARK) - 1))] if math.isfinite(v) else "!" for v in values
+    )
 
 
 # Names users give to what the Tracker records under Keras' own name; the widget's parameter
