@@ -110,6 +110,13 @@ def test_progress_line() -> None:
     assert "loss 0.45" in line
 
 
+def test_progress_line_says_a_pause_and_the_learning_rate() -> None:
+    line = fmt.progress_line(training(lr=0.0050000002374, paused_since=1000.0), now=1014.0)
+    assert f"2.50it/s] paused since {fmt.clock(1000.0)} (00:14) loss 0.45" in line
+    assert line.endswith(" · lr 0.005")
+    assert "paused" not in fmt.progress_line(training(lr=None, paused_since=None), now=1014.0)
+
+
 def test_progress_line_unknown_steps_and_rate() -> None:
     current: dict[str, Any] = {
         "epoch": 0,

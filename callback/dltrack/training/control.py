@@ -252,7 +252,10 @@ class Controller:
         if any(c.kind == RESUME for c in list(s.pending)):
             s.unpause.set()
         s.paused_since = time.time()
-        s.event(PAUSE, command=command)
+        epoch, latest = s.epoch or 0, s.latest
+        step = latest.step if latest is not None and latest.epoch == epoch else 0
+        # Epochs 1-based, as every viewer shows them; the step counts the batches done.
+        s.event(PAUSE, detail=f"paused at epoch {epoch + 1}, step {step}", command=command)
         s.wake.set()  # the next heartbeat says "paused since …" at once
         # Blocks the training thread only; the broker thread keeps heartbeats and commands
         # going, and resume, a stop or Ctrl-C set `unpause`.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -118,11 +119,21 @@ def progress_line(training: dict[str, Any], now: float, width: int = BAR_WIDTH) 
     speed = current.get("rate")
     eta = (steps - step) / speed if steps and speed else None
     count = f"{step}/{steps}" if steps else f"{step}"
+    # What a viewer can steer, where the eye already is: a pause and the learning rate.
+    paused = training.get("paused_since")
+    held = f"paused since {clock(paused)} ({duration(now - paused)}) " if paused else ""
+    lr = training.get("lr")
+    rate_now = f" · lr {metric(lr)}" if lr is not None else ""
     return (
         f"#{training['number'] or '?'} {epoch_label(current['epoch'], training['epochs_planned'])} "
         f"{bar(step, steps, width)} {count} [{duration(elapsed)}<{duration(eta)}, {rate(speed)}] "
-        f"{logs(current['logs'], limit=4)}"
+        f"{held}{logs(current['logs'], limit=4)}{rate_now}"
     )
+
+
+def clock(at: float) -> str:
+    """A local time of day, as `12:03:44`."""
+    return time.strftime("%H:%M:%S", time.localtime(at))
 
 
 def epoch_line(training: dict[str, Any], record: dict[str, Any], width: int = BAR_WIDTH) -> str:
