@@ -4,6 +4,7 @@ TerminateOnNaN in another process, on the embedded default and on RabbitMQ + Fir
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import sqlite3
@@ -15,6 +16,7 @@ import pytest
 from dltrack import Watcher
 from dltrack.backends import open_store
 from dltrack.backends.local_store import LocalStore
+from dltrack.viewing.catalog import write_csv
 from dltrack.viewing.terminal_format import epoch_line, sparkline, with_markers
 from dltrack.wire.keys import model_id, new_model_key
 from dltrack.wire.records import EpochRecord
@@ -71,6 +73,14 @@ def test_the_terminal_shows_nan() -> None:
     assert "loss nan" in line and "val_loss inf" in line
     assert with_markers(MARKED.to_json())["loss"] == "nan"
     assert sparkline([0.5, 0.25, math.nan]) == "█▁!"
+
+
+def test_the_csv_export_writes_nan() -> None:
+    out = io.StringIO()
+    row = {"number": 1, "training_id": "t", "status": "completed"}
+    write_csv([{**row, "epochs": [MARKED.to_json()]}], out)
+    header, line = out.getvalue().splitlines()
+    assert dict(zip(header.split(","), line.split(","), strict=True))["loss"] == "nan"
 
 
 def last_epoch(snap: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -124,6 +124,7 @@ def write_csv(trainings: list[dict[str, Any]], out: TextIO) -> None:
             "status": t["status"],
             "epoch": e["epoch"],
             **e["logs"],
+            **(e.get("non_finite") or {}),  # "nan", "inf": what pandas and spreadsheets read
         }
         for t in trainings
         for e in t["epochs"]
