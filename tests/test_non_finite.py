@@ -16,10 +16,10 @@ import pytest
 from dltrack import Watcher
 from dltrack.backends import open_store
 from dltrack.backends.local_store import LocalStore
-from dltrack.viewing.catalog import write_csv
+from dltrack.viewing.catalog import epoch_row, write_csv
 from dltrack.viewing.terminal_format import epoch_line, sparkline, with_markers
 from dltrack.wire.keys import model_id, new_model_key
-from dltrack.wire.records import EpochRecord
+from dltrack.wire.records import EpochRecord, TrainingRecord
 from tests.helpers import run_cli, wait_until
 from tests.test_control import Child, backends, key  # noqa: F401 - fixtures
 
@@ -81,6 +81,12 @@ def test_the_csv_export_writes_nan() -> None:
     write_csv([{**row, "epochs": [MARKED.to_json()]}], out)
     header, line = out.getvalue().splitlines()
     assert dict(zip(header.split(","), line.split(","), strict=True))["loss"] == "nan"
+
+
+def test_history_rows_hold_the_float_again() -> None:
+    t = TrainingRecord("m", "t", 1, "completed")
+    row = epoch_row(t, MARKED)
+    assert math.isnan(row["loss"]) and row["val_loss"] == math.inf and row["lr"] == 0.01
 
 
 def last_epoch(snap: dict[str, Any] | None) -> dict[str, Any] | None:
