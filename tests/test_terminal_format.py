@@ -151,9 +151,11 @@ def test_training_summary_explains_how_it_ended() -> None:
         training(status="failed", reason="an exception escaped fit()"), now=1010.0
     )
     assert "(an exception escaped fit())" in failed
-    done = fmt.training_summary(training(status="completed", reason="ignored"), now=1010.0)
-    assert "ignored" not in done
-    assert "1/5 epochs" in done
+    done = fmt.training_summary(training(status="completed"), now=1010.0)
+    assert "1/5 epochs" in done and "(" not in done
+    nan = "TerminateOnNaN: the loss became nan in epoch 1"
+    ended_early = fmt.training_summary(training(status="completed", reason=nan), now=1010.0)
+    assert ended_early.endswith(f"  ({nan})")
 
 
 def test_where() -> None:

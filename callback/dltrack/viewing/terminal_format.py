@@ -166,7 +166,9 @@ def training_summary(training: dict[str, Any], now: float) -> str:
     stop = training.get("stop")
     if training["status"] == "stopped" and stop:
         text += f"  (stopped by {stop.get('sender')}{where(stop)})"
-    elif training.get("reason") and training["status"] != "completed":
+    elif training.get("reason"):
+        # A completed training has a reason only when a callback ended it early
+        # (EarlyStopping, TerminateOnNaN…): worth saying, since it did not run all its epochs.
         text += f"  ({training['reason']})"
     return text
 
