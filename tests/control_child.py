@@ -4,7 +4,8 @@ Every batch it appends `{"t", "epoch", "batch", "lr"}` to the log file named in 
 the learning rate read from the optimizer inside the training, so a test can check what the
 training really used. Options (JSON): epochs, delay (s per batch), log, checkpoint_dir,
 pause_timeout, schedule (bool), unsaveable (bool), rules (list), early_stopping (patience),
-val_losses (a fixed val_loss per epoch, to compare a rule with EarlyStopping).
+val_losses (a fixed val_loss per epoch, to compare a rule with EarlyStopping), nan_from (targets
+from this row on are NaN, and TerminateOnNaN ends the training), webhook (a URL).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     x = rng.random((64, 4), dtype="float32")
     y = x.sum(axis=1, keepdims=True)
+    if options.get("nan_from") is not None:
+        y[options["nan_from"] :] = float("nan")
     layers: list[Any] = [keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1)]
     if options.get("unsaveable"):
         layers.append(Unsaveable(2.0))
@@ -76,14 +79,25 @@ def main() -> None:
     callbacks: list[Any] = [record]
     if options.get("early_stopping"):
         callbacks.append(keras.callbacks.EarlyStopping(patience=options["early_stopping"]))
+    if options.get("nan_from") is not None:
+        callbacks.append(keras.callbacks.TerminateOnNaN())
     tracker = Tracker(
         key,
         checkpoint_dir=options.get("checkpoint_dir"),
         pause_timeout=options.get("pause_timeout"),
         rules=options.get("rules"),
+        webhook=options.get("webhook"),
     )
     callbacks.append(tracker)
-    model.fit(x, y, batch_size=8, epochs=options.get("epochs", 50), verbose=0, callbacks=callbacks)
+    model.fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=options.get("epochs", 50),
+        shuffle=not options.get("nan_from"),  # NaN targets last: the first epoch ends first
+        verbose=0,
+        callbacks=callbacks,
+    )
     print("fit returned", flush=True)
 
 

@@ -3,6 +3,7 @@ training in another process, each CLI call a process of its own."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ def test_steering_from_the_command_line(model_key: str, tmp_path: Path) -> None:
 
         result = run_cli("pause", model_key)
         assert result.returncode == 0, result.stderr
+        assert re.fullmatch(r"paused at epoch \d+, step \d+\n", result.stdout), result.stdout
         result = run_cli("resume", model_key)
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("after ")
@@ -68,7 +70,7 @@ def test_steering_from_the_command_line(model_key: str, tmp_path: Path) -> None:
     shown = run_cli("trainings", "show", model_key, "1").stdout
     for line in (
         "set_lr: learning rate 0.01 → 0.005",
-        "pause:",
+        "pause: paused at epoch",
         "resume:",
         "add_rule:",
         "remove_rule:",

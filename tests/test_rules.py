@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dltrack.training.rules import Rule, RuleError, RuleState, evaluate
+from tests.test_control import Child, backends, key  # noqa: F401 - fixtures
 
 SEQUENCES = [
     [1.0, 0.9, 0.8, 0.85, 0.86, 0.7, 0.71],  # stops at the 2nd epoch without improvement
@@ -126,12 +127,14 @@ def test_the_mode_follows_the_metric_name() -> None:
 
 @pytest.mark.slow
 def test_a_rule_saves_and_stops_a_real_training_where_early_stopping_would(
-    model_key: str, tmp_path: Path
+    key: str,  # noqa: F811 - the fixture: a model on the embedded default or on the servers
+    tmp_path: Path,
 ) -> None:
     import keras
 
-    from tests.helpers import local_store, trainings, wait_until
-    from tests.test_control import Child
+    from dltrack.backends import open_store
+    from dltrack.wire import config
+    from tests.helpers import wait_until
 
     values = SEQUENCES[0]
     rule = {
@@ -141,24 +144,41 @@ def test_a_rule_saves_and_stops_a_real_training_where_early_stopping_would(
         "patience": 2,
         "action": "save_and_stop",
     }
-    child = Child(
-        model_key, tmp_path, rules=[rule], val_losses=values, delay=0.0, epochs=len(values)
-    )
-    assert child.finish(120)[0] == 0
-    [t] = wait_until(
-        lambda: [t for t in trainings(model_key) if t.status != "running"],
-        30,
-        "the end in the store",
-    )
-    assert t.status == "stopped"
-    assert t.epochs_done == keras_stop_epoch(values, 2) + 1  # type: ignore[operator]
-    store = local_store()
+    # Two identical trainings side by side (same seed, data and val_loss): one obeys the rule,
+    # the other Keras' own EarlyStopping(patience=2).
+    same = {"val_losses": values, "delay": 0.0, "epochs": len(values)}
+    (tmp_path / "rule").mkdir()
+    (tmp_path / "early").mkdir()
+    ruled = Child(key, tmp_path / "rule", rules=[rule], **same)
+    early = Child(key, tmp_path / "early", early_stopping=2, **same)
     try:
-        events = store.list_events(model_key, t.training_id)
+        assert ruled.finish(180)[0] == 0
+        assert early.finish(180)[0] == 0
+    finally:
+        ruled.kill()
+        early.kill()
+    store = open_store(config.resolve(None, None).store_url)
+    try:
+        ended = wait_until(
+            lambda: (
+                done
+                if len(done := [t for t in store.list_trainings(key) if t.status != "running"]) == 2
+                else None
+            ),
+            30,
+            "both ends in the store",
+        )
+        [t] = [t for t in ended if t.status == "stopped"]
+        [by_keras] = [t for t in ended if t.status == "completed"]
+        events = store.list_events(key, t.training_id)
     finally:
         store.close()
+    assert by_keras.reason is not None and by_keras.reason.startswith("EarlyStopping")
+    assert t.epochs_done == by_keras.epochs_done == keras_stop_epoch(values, 2) + 1  # type: ignore[operator]
+    assert t.epochs_done < len(values)
     fired = [e for e in events if e["kind"] == "rule" and e["ok"]]
     assert len(fired) == 1 and "has not improved for 2 epoch(s)" in fired[0]["detail"]
+    assert fired[0]["epoch"] == t.epochs_done - 1  # at the end of the epoch Keras stopped after
     saved = next(e for e in events if e["kind"] == "save_and_stop")
     assert keras.models.load_model(saved["values"]["path"]).count_params() > 0
     assert t.reason == "stopped by rule plateau"

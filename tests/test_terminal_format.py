@@ -110,6 +110,13 @@ def test_progress_line() -> None:
     assert "loss 0.45" in line
 
 
+def test_progress_line_says_a_pause_and_the_learning_rate() -> None:
+    line = fmt.progress_line(training(lr=0.0050000002374, paused_since=1000.0), now=1014.0)
+    assert f"2.50it/s] paused since {fmt.clock(1000.0)} (00:14) loss 0.45" in line
+    assert line.endswith(" · lr 0.005")
+    assert "paused" not in fmt.progress_line(training(lr=None, paused_since=None), now=1014.0)
+
+
 def test_progress_line_unknown_steps_and_rate() -> None:
     current: dict[str, Any] = {
         "epoch": 0,
@@ -144,9 +151,11 @@ def test_training_summary_explains_how_it_ended() -> None:
         training(status="failed", reason="an exception escaped fit()"), now=1010.0
     )
     assert "(an exception escaped fit())" in failed
-    done = fmt.training_summary(training(status="completed", reason="ignored"), now=1010.0)
-    assert "ignored" not in done
-    assert "1/5 epochs" in done
+    done = fmt.training_summary(training(status="completed"), now=1010.0)
+    assert "1/5 epochs" in done and "(" not in done
+    nan = "TerminateOnNaN: the loss became nan in epoch 1"
+    ended_early = fmt.training_summary(training(status="completed", reason=nan), now=1010.0)
+    assert ended_early.endswith(f"  ({nan})")
 
 
 def test_where() -> None:

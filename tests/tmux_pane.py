@@ -73,6 +73,11 @@ class Pane:
             lines.pop()
         return lines
 
+    def rang(self) -> bool:
+        """Whether the command rang the terminal's bell (tmux flags the window, detached too)."""
+        flag = self._tmux("display-message", "-p", "-t", "0", "#{window_bell_flag}")
+        return flag.strip() == "1"
+
     def wait_for(self, predicate: Any, timeout: float, what: str) -> list[str]:
         """The screen once `predicate(lines)` holds."""
 

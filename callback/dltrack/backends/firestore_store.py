@@ -2,7 +2,8 @@
 
 Documents (docs/protocol.md, "Store"): `models/{model_id}` {name, created_at, train_count} →
 `trainings/{training_id}` {number, status, params, started_at, ended_at, last_seen, epochs_done,
-final_logs, stop, reason} → `epochs/{epoch:05d}` {epoch, logs, steps, started_at, ended_at}.
+final_logs, stop, reason} → `epochs/{epoch:05d}` {epoch, logs, steps, started_at, ended_at, and
+non_finite when a metric was NaN or infinite}.
 Times are Unix seconds (floats), as in the local store. `params` is stored as JSON text: it
 holds user-chosen names, and Firestore refuses some field names (`__x__`) and nested arrays.
 A model is filed under its public id (`wire.keys.model_id`), never its key; `migrate_legacy`

@@ -32,8 +32,9 @@ INSERT INTO models (id, key, name, created_at, train_count)
     SELECT dltrack_model_id(key), key, name, created_at, train_count FROM models_by_key;
 INSERT INTO trainings SELECT dltrack_model_id(model_key), training_id, number, status, params,
     started_at, ended_at, last_seen, epochs_done, final_logs, stop, reason FROM trainings_by_key;
-INSERT INTO epochs SELECT dltrack_model_id(model_key), training_id, epoch, logs, steps,
-    started_at, ended_at FROM epochs_by_key;
+INSERT INTO epochs (model_id, training_id, epoch, logs, steps, started_at, ended_at)
+    SELECT dltrack_model_id(model_key), training_id, epoch, logs, steps, started_at, ended_at
+    FROM epochs_by_key;
 DROP TABLE models_by_key;
 DROP TABLE trainings_by_key;
 DROP TABLE epochs_by_key;
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS trainings (
     stop TEXT, reason TEXT, PRIMARY KEY (model_id, training_id));
 CREATE TABLE IF NOT EXISTS epochs (
     model_id TEXT NOT NULL, training_id TEXT NOT NULL, epoch INTEGER NOT NULL,
-    logs TEXT NOT NULL, steps INTEGER, started_at REAL, ended_at REAL,
+    logs TEXT NOT NULL, steps INTEGER, started_at REAL, ended_at REAL, non_finite TEXT,
     PRIMARY KEY (model_id, training_id, epoch));
 CREATE TABLE IF NOT EXISTS events (
     model_id TEXT NOT NULL, training_id TEXT NOT NULL, id TEXT NOT NULL, at REAL NOT NULL,
@@ -88,6 +89,7 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous = NORMAL")
         _migrate(conn)
         conn.executescript(SCHEMA)
+        _add_non_finite(conn)
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(
             f"cannot use the local database {path}: {exc}; set DLTRACK_HOME to a writable directory"
@@ -121,3 +123,15 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _add_non_finite(conn: sqlite3.Connection) -> None:
+    """Files from before NaN markers lack the epochs' `non_finite` column. Older dltracks name
+    their columns in every statement, so they go on reading and writing the file."""
+    if "non_finite" in [row[1] for row in conn.execute("PRAGMA table_info(epochs)")]:
+        return
+    try:
+        conn.execute("ALTER TABLE epochs ADD COLUMN non_finite TEXT")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):  # another process added it meanwhile
+            raise

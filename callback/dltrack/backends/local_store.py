@@ -20,6 +20,7 @@ from dltrack.wire.records import (
     ModelRecord,
     TrainingRecord,
     as_status,
+    non_finite_of,
 )
 
 _JSON_FIELDS = ("params", "final_logs", "stop")
@@ -186,8 +187,8 @@ class LocalStore(Store):
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO epochs "
-                "(model_id, training_id, epoch, logs, steps, started_at, ended_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "(model_id, training_id, epoch, logs, steps, started_at, ended_at, non_finite) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     mid,
                     training_id,
@@ -196,17 +197,21 @@ class LocalStore(Store):
                     record.steps,
                     record.started_at,
                     record.ended_at,
+                    json.dumps(record.non_finite) if record.non_finite else None,
                 ),
             )
 
     def list_epochs(self, model: str, training_id: str) -> list[EpochRecord]:
         mid = model_id_of(model)
         rows = self._query(
-            "SELECT epoch, logs, steps, started_at, ended_at FROM epochs "
+            "SELECT epoch, logs, steps, started_at, ended_at, non_finite FROM epochs "
             "WHERE model_id = ? AND training_id = ? ORDER BY epoch",
             (mid, training_id),
         )
-        return [EpochRecord(e, json.loads(logs), s, a, b) for e, logs, s, a, b in rows]
+        return [
+            EpochRecord(e, json.loads(logs), s, a, b, non_finite_of(json.loads(marks or "{}")))
+            for e, logs, s, a, b, marks in rows
+        ]
 
     def add_event(self, model: str, training_id: str, event: dict[str, Any]) -> None:
         with self._transaction() as db:

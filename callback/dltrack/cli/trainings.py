@@ -7,7 +7,15 @@ import sys
 from dltrack.cli.output import print_json, when
 from dltrack.cli.parsing import Subparsers, command, group
 from dltrack.viewing import catalog as api
-from dltrack.viewing.terminal_format import logs, metric, order_metrics, param_rows, sparkline
+from dltrack.viewing.terminal_format import (
+    logs,
+    metric,
+    order_metrics,
+    param_rows,
+    sparkline,
+    with_markers,
+)
+from dltrack.wire.protocol import NON_FINITE
 
 
 def list_trainings(key: str, store: str | None, as_json: bool, csv: bool) -> int:
@@ -48,11 +56,15 @@ def show(key: str, training: str, store: str | None, as_json: bool) -> int:
     print(f"{model.name} #{t.number} ({t.training_id}) {t.status}")
     for label, value in param_rows(t.params):
         print(f"  {label:<20} {value}")
-    for e in epochs:
-        print(f"  epoch {e.epoch + 1:>4}  {logs(e.logs, limit=12)}")
-    for name in order_metrics(n for e in epochs for n in e.logs):
-        series = [e.logs[name] for e in epochs if name in e.logs]
-        print(f"  {name:<16} {sparkline(series)}  last {metric(series[-1])}")
+    # NaN and infinite metrics are shown as their markers ("nan"), never skipped: a
+    # TerminateOnNaN run's last loss is "nan", not the epoch before's value.
+    rows = [with_markers(e.to_json()) for e in epochs]
+    for e, row in zip(epochs, rows, strict=True):
+        print(f"  epoch {e.epoch + 1:>4}  {logs(row, limit=12)}")
+    for name in order_metrics(n for row in rows for n in row):
+        series = [row[name] for row in rows if name in row]
+        numbers = [NON_FINITE[v] if isinstance(v, str) else v for v in series]
+        print(f"  {name:<16} {sparkline(numbers)}  last {metric(series[-1])}")
     if events:
         from dltrack.cli.control import print_events
 

@@ -10,20 +10,19 @@ safely change. Each command carried out becomes an event; its result is in the e
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import tempfile
-import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, TypeGuard
 
 from dltrack.training.end_reason import exception_summary
 from dltrack.training.rules import Rule, RuleError, RuleState, evaluate
 from dltrack.training.session import TrainingSession
+from dltrack.training.webhook import Webhook
+from dltrack.wire.keys import model_id
 from dltrack.wire.protocol import (
     ADD_RULE,
     CHECKPOINT,
@@ -92,7 +91,8 @@ class Controller:
         webhook: str | None = None,
     ) -> None:
         self.session = session
-        self.webhook = webhook
+        # Its failures become warnings the Tracker shows on the training thread.
+        self.webhook = Webhook(webhook, session.notices.append) if webhook else None
         self.model = model
         root = Path(checkpoint_dir) if checkpoint_dir is not None else Path(CHECKPOINT_ROOT)
         # Per training id, not per model key: the key is a secret and the path goes into acks,
@@ -252,7 +252,10 @@ class Controller:
         if any(c.kind == RESUME for c in list(s.pending)):
             s.unpause.set()
         s.paused_since = time.time()
-        s.event(PAUSE, command=command)
+        epoch, latest = s.epoch or 0, s.latest
+        step = latest.step if latest is not None and latest.epoch == epoch else 0
+        # Epochs 1-based, as every viewer shows them; the step counts the batches done.
+        s.event(PAUSE, detail=f"paused at epoch {epoch + 1}, step {step}", command=command)
         s.wake.set()  # the next heartbeat says "paused since …" at once
         # Blocks the training thread only; the broker thread keeps heartbeats and commands
         # going, and resume, a stop or Ctrl-C set `unpause`.
@@ -300,8 +303,10 @@ class Controller:
             event = s.event(
                 "rule", detail=f"{rule.describe()}: {firing.message}", values=rule.to_args()
             )
-            if rule.action == "notify" and self.webhook:
-                post_webhook(self.webhook, {"training_id": s.training_id, **event})
+            if rule.action == "notify" and self.webhook is not None:
+                # The public id, never the key: the body leaves for a third party.
+                where = {"model_id": model_id(s.model_key), "training_id": s.training_id}
+                self.webhook.post({**where, "number": s.number, "event": event})
             if rule.action == "checkpoint":
                 self.checkpoint(None)
             elif rule.action == "set_lr":
@@ -313,22 +318,7 @@ class Controller:
                 stops.append((rule.action, rule.id))
         return stops
 
-
-def post_webhook(url: str, body: dict[str, Any]) -> None:
-    """POST `body` as JSON to `url` in a background thread; never raises, never logs the URL
-    (it often embeds a token)."""
-
-    def post() -> None:
-        request = urllib.request.Request(
-            url,
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                response.read(1024)
-        except Exception as exc:  # noqa: BLE001 - a failed notification must not reach fit()
-            log.warning("dltrack: the notify webhook failed (%s)", type(exc).__name__)
-
-    threading.Thread(target=post, name="dltrack-webhook", daemon=True).start()
+    def close(self) -> None:
+        """At the end of fit(): give notifications still queued a moment to leave."""
+        if self.webhook is not None:
+            self.webhook.close()

@@ -9,7 +9,7 @@ import threading
 import time
 import types
 import warnings
-from typing import Any, cast
+from typing import Any
 
 import keras
 
@@ -21,6 +21,7 @@ from dltrack.training.params import describe_training
 from dltrack.training.rules import Rule, RuleError
 from dltrack.training.session import Progress, StopInfo, TrainingSession, finish
 from dltrack.training.store_writer import StoreWriter, keep_leftovers
+from dltrack.training.webhook import check_url
 from dltrack.wire import config, training_token
 from dltrack.wire.errors import ConfigError, DltrackError, DltrackWarning
 from dltrack.wire.keys import check_model_key, model_id, new_training_id
@@ -34,7 +35,7 @@ from dltrack.wire.protocol import (
     clean_logs,
     non_finite_logs,
 )
-from dltrack.wire.records import EpochDict, EpochRecord
+from dltrack.wire.records import EpochRecord
 from dltrack.wire.timing import BROKER_LINGER_S
 
 log = logging.getLogger("dltrack")
@@ -73,8 +74,10 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         rules: Rules the training obeys from the start, as dicts like
             `{"id": "plateau", "when": "plateau", "metric": "val_loss", "patience": 2,
             "action": "save_and_stop"}` (see docs/control.md). Defaults to none.
-        webhook: A URL that each `notify` rule's firing is POSTed to as JSON. It is kept
-            on the training side only: never sent to viewers, the store or the logs.
+        webhook: An `http(s)://` URL that each `notify` rule's firing is POSTed to as
+            JSON, from a background thread. It is kept on the training side only: never
+            sent to viewers, the store or the logs; a failure is warned about once, naming
+            only its host. Defaults to `None`.
 
     Example:
 
@@ -111,7 +114,7 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
             raise DltrackError(str(exc)) from None
         self.checkpoint_dir = checkpoint_dir
         self.pause_timeout = pause_timeout
-        self.webhook = webhook
+        self.webhook = check_url(webhook) if webhook is not None else None
         self._controller: Controller | None = None
         self._undo_watch: Any = None
         self.model_key = model_key
@@ -242,12 +245,15 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         with_lr = (
             {**(logs or {}), "lr": lr} if lr is not None and "lr" not in (logs or {}) else logs
         )
+        # A NaN or infinite metric is kept as a marker beside the finite logs (JSON has none).
         record = EpochRecord(
-            epoch, clean_logs(with_lr), steps, s.epoch_started_at, time.time()
+            epoch,
+            clean_logs(with_lr),
+            steps,
+            s.epoch_started_at,
+            time.time(),
+            non_finite_logs(logs),
         ).to_json()
-        non_finite = non_finite_logs(logs)
-        if non_finite:  # live messages only (docs/protocol.md); the store keeps finite logs
-            record = cast(EpochDict, {**record, "non_finite": non_finite})
         s.epochs.append(record)
         s.hand_over("epoch_end", record, store_op="epoch_end")
         # The training's own row says how far it got while it runs, not only at the end.
@@ -274,6 +280,8 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
         if self._undo_watch is not None:
             self._undo_watch()
         self._finish(s)
+        if self._controller is not None:
+            self._controller.close()
         # One deadline for both threads: the wait is shutdown_timeout in all, never one each.
         deadline = time.monotonic() + self.shutdown_timeout
         for thread in self._threads:

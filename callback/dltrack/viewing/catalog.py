@@ -12,6 +12,7 @@ from dltrack.backends.store import Store
 from dltrack.wire import config
 from dltrack.wire.errors import ConfigError, UnknownModelError
 from dltrack.wire.keys import check_model_ref, check_name, is_training_id, model_id_of
+from dltrack.wire.protocol import NON_FINITE
 from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
 
 
@@ -92,6 +93,8 @@ def epoch_row(t: TrainingRecord, e: EpochRecord) -> dict[str, Any]:
         "status": t.status,
         "epoch": e.epoch,
         **e.logs,
+        # In a DataFrame, a metric that became NaN or infinite is that float again.
+        **{name: NON_FINITE[marker] for name, marker in e.non_finite.items()},
     }
 
 
@@ -124,6 +127,7 @@ def write_csv(trainings: list[dict[str, Any]], out: TextIO) -> None:
             "status": t["status"],
             "epoch": e["epoch"],
             **e["logs"],
+            **(e.get("non_finite") or {}),  # "nan", "inf": what pandas and spreadsheets read
         }
         for t in trainings
         for e in t["epochs"]

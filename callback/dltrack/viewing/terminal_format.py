@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 BAR_WIDTH = 30
@@ -79,6 +80,12 @@ def order_metrics(names: Iterable[str]) -> list[str]:
     return ordered + [n for n in unique if n.startswith("val_") and n[4:] not in present]
 
 
+def with_markers(record: Mapping[str, Any]) -> dict[str, Any]:
+    """An epoch record's logs with its NaN/inf metrics back in, as their markers ("nan"), so
+    that a loss that became NaN is shown as such rather than missing."""
+    return {**record["logs"], **(record.get("non_finite") or {})}
+
+
 def logs(values: dict[str, Any], limit: int = 8) -> str:
     """`loss 0.41 · val_loss 0.5 · accuracy 0.88 · …`, in the widget's order."""
     names = order_metrics(values)
@@ -112,11 +119,21 @@ def progress_line(training: dict[str, Any], now: float, width: int = BAR_WIDTH) 
     speed = current.get("rate")
     eta = (steps - step) / speed if steps and speed else None
     count = f"{step}/{steps}" if steps else f"{step}"
+    # What a viewer can steer, where the eye already is: a pause and the learning rate.
+    paused = training.get("paused_since")
+    held = f"paused since {clock(paused)} ({duration(now - paused)}) " if paused else ""
+    lr = training.get("lr")
+    rate_now = f" · lr {metric(lr)}" if lr is not None else ""
     return (
         f"#{training['number'] or '?'} {epoch_label(current['epoch'], training['epochs_planned'])} "
         f"{bar(step, steps, width)} {count} [{duration(elapsed)}<{duration(eta)}, {rate(speed)}] "
-        f"{logs(current['logs'], limit=4)}"
+        f"{held}{logs(current['logs'], limit=4)}{rate_now}"
     )
+
+
+def clock(at: float) -> str:
+    """A local time of day, as `12:03:44`."""
+    return time.strftime("%H:%M:%S", time.localtime(at))
 
 
 def epoch_line(training: dict[str, Any], record: dict[str, Any], width: int = BAR_WIDTH) -> str:
@@ -132,7 +149,7 @@ def epoch_line(training: dict[str, Any], record: dict[str, Any], width: int = BA
         count, filled = (f"{steps}/{steps}" if steps else "done"), bar(1, 1, width)
     return (
         f"#{training['number'] or '?'} {epoch_label(record['epoch'], training['epochs_planned'])} "
-        f"{filled} {count} [{duration(took)}] {logs(record['logs'])}"
+        f"{filled} {count} [{duration(took)}] {logs(with_markers(record))}"
     )
 
 
@@ -149,7 +166,9 @@ def training_summary(training: dict[str, Any], now: float) -> str:
     stop = training.get("stop")
     if training["status"] == "stopped" and stop:
         text += f"  (stopped by {stop.get('sender')}{where(stop)})"
-    elif training.get("reason") and training["status"] != "completed":
+    elif training.get("reason"):
+        # A completed training has a reason only when a callback ended it early
+        # (EarlyStopping, TerminateOnNaN…): worth saying, since it did not run all its epochs.
         text += f"  ({training['reason']})"
     return text
 
@@ -165,15 +184,19 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 
 def sparkline(values: list[float], width: int = 40) -> str:
-    """A one-line chart of `values`, resampled to at most `width` characters."""
+    """A one-line chart of `values`, resampled to at most `width` characters; a NaN or
+    infinite value is drawn as `!`, never scaled."""
     if not values:
         return ""
     if len(values) > width:
         step = len(values) / width
         values = [values[int(i * step)] for i in range(width)]
-    low, high = min(values), max(values)
+    finite = [v for v in values if math.isfinite(v)] or [0.0]
+    low, high = min(finite), max(finite)
     span = high - low or 1.0
-    return "".join(SPARK[int((v - low) / span * (len(SPARK) - 1))] for v in values)
+    return "".join(
+        SPARK[int((v - low) / span * (len(SPARK) - 1))] if math.isfinite(v) else "!" for v in values
+    )
 
 
 # Names users give to what the Tracker records under Keras' own name; the widget's parameter

@@ -11,6 +11,9 @@ from dltrack.wire.keys import model_id
 # Where a training stands in the store. `running` until it ends; `interrupted` when its
 # process vanished without saying goodbye (a later training or viewer notices the silence).
 Status = Literal["running", "completed", "stopped", "failed", "interrupted"]
+# JSON has no NaN or infinity: a metric that became one is kept beside the finite logs as one
+# of these markers (docs/protocol.md), so that it is shown, not silently dropped.
+NON_FINITE_MARKERS: frozenset[str] = frozenset({"nan", "inf", "-inf"})
 # How a training can end by itself, as train_end says.
 FinalStatus = Literal["completed", "stopped", "failed"]
 FINAL_STATUSES: frozenset[str] = frozenset(get_args(FinalStatus))
@@ -70,14 +73,20 @@ class TrainingRecord:
         return asdict(self)
 
 
-class EpochDict(TypedDict):
-    """An epoch record as it travels: in epoch_end messages, heartbeats, the spool, the state."""
-
+class _EpochFields(TypedDict):
     epoch: int
     logs: dict[str, float]
     steps: int | None
     started_at: float | None
     ended_at: float | None
+
+
+class EpochDict(_EpochFields, total=False):
+    """An epoch record as it travels: in epoch_end messages, heartbeats, the spool, the state."""
+
+    # Metrics that were NaN or ±inf, as markers; present only when there were any, so that
+    # an epoch without them has the shape older peers know.
+    non_finite: dict[str, str]
 
 
 @dataclass
@@ -90,15 +99,19 @@ class EpochRecord:
     steps: int | None = None  # batches the epoch ran, when known
     started_at: float | None = None
     ended_at: float | None = None
+    non_finite: dict[str, str] = field(default_factory=dict)  # metric -> "nan" | "inf" | "-inf"
 
     def to_json(self) -> EpochDict:
-        return EpochDict(
+        record = EpochDict(
             epoch=self.epoch,
             logs=self.logs,
             steps=self.steps,
             started_at=self.started_at,
             ended_at=self.ended_at,
         )
+        if self.non_finite:
+            record["non_finite"] = self.non_finite
+        return record
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EpochRecord:
@@ -110,7 +123,15 @@ class EpochRecord:
             steps=data.get("steps"),
             started_at=data.get("started_at"),
             ended_at=data.get("ended_at"),
+            non_finite=non_finite_of(data.get("non_finite")),
         )
+
+
+def non_finite_of(value: Any) -> dict[str, str]:
+    """The valid markers of a record's `non_finite` (absent in records of older peers)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str) and v in NON_FINITE_MARKERS}
 
 
 # The fields of a TrainingRecord that `Store.update_training` may change.
