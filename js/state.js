@@ -23,11 +23,24 @@ export const isLive = (training) => LIVE.has(training?.status ?? "");
 // between `state` updates, so its 1000s of epochs are checked once, not at every redraw.
 const epochCache = new WeakMap();
 
+const NON_FINITE = { nan: Number.NaN, inf: Number.POSITIVE_INFINITY, "-inf": Number.NEGATIVE_INFINITY };
+
+/** An epoch with its NaN/±inf metrics (carried as markers in `non_finite`, since JSON has no
+ * NaN) put back into `logs` as numbers: tables then print "NaN"/"∞", charts leave a gap. */
+function withNonFinite(epoch) {
+  const markers = isObject(epoch.non_finite) ? Object.entries(epoch.non_finite) : [];
+  const known = markers.filter(([, marker]) => Object.hasOwn(NON_FINITE, marker));
+  if (known.length === 0) return epoch;
+  const logs = { ...(isObject(epoch.logs) ? epoch.logs : {}) };
+  for (const [name, marker] of known) logs[name] = NON_FINITE[marker];
+  return { ...epoch, logs };
+}
+
 function normalizeEpochs(raw) {
   if (!Array.isArray(raw)) return [];
   const cached = epochCache.get(raw);
   if (cached) return cached;
-  const epochs = raw.filter(isObject);
+  const epochs = raw.filter(isObject).map(withNonFinite);
   for (let i = 1; i < epochs.length; i++) {
     if (epochs[i].epoch < epochs[i - 1].epoch) {
       epochs.sort((a, b) => a.epoch - b.epoch);

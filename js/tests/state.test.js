@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mainMetric, metricGroups, metricNames, orderMetrics, summaryLogs } from "../metrics.js";
 import { differingParams, paramRows } from "../params.js";
+import { formatMetric } from "../format.js";
 import { kernelClock, normalizeSnapshot, theRunningOne, trainingLabel } from "../state.js";
 import {
   ANSWER_TIMEOUT_MS,
@@ -49,6 +50,19 @@ describe("normalizeSnapshot", () => {
     const s = norm({ trainings: [t, training({ number: 5 }), "junk"] });
     expect(s.trainings.map((x) => x.number)).toEqual([5, 1]);
     expect(s.trainings[1].epochs.map((e) => e.epoch)).toEqual([0, 1, 2]);
+  });
+  it("puts an epoch's NaN/inf markers back into its logs as numbers", () => {
+    const epochs = [
+      { epoch: 0, logs: { loss: 0.5, acc: 0.9 } },
+      { epoch: 1, logs: { acc: 0.2 }, non_finite: { loss: "nan", val_loss: "-inf", x: "junk" } },
+    ];
+    const [first, second] = norm({ trainings: [training({ number: 1, epochs })] }).trainings[0].epochs;
+    expect(first.logs).toEqual({ loss: 0.5, acc: 0.9 });
+    expect(Number.isNaN(second.logs.loss)).toBe(true);
+    expect(second.logs.val_loss).toBe(Number.NEGATIVE_INFINITY);
+    expect(second.logs.acc).toBe(0.2);
+    expect("x" in second.logs).toBe(false); // an unknown marker is not a value
+    expect(formatMetric(second.logs.loss)).toBe("NaN");
   });
 });
 
