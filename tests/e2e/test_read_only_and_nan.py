@@ -1,7 +1,7 @@
-"""Two things a viewer must be able to trust, in JupyterLab: a read-only share
-(`dltrack share KEY --read-only`) watches a live training but shows no control and cannot stop
-it, even by a stop forged on the widget's comm; and a NaN loss reads "NaN" in the epoch table
-while the loss chart still draws."""
+"""Two things a viewer must be able to trust. A read-only share (`dltrack share KEY
+--read-only`) watches a live training but shows no control and cannot stop it, even by a stop
+forged on the widget's comm (JupyterLab and Notebook 7). A NaN loss reads "NaN" in the epoch
+table while the loss chart still draws (JupyterLab)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def current_epoch(nb: NotebookPage, cell: int) -> int:
 
 
 def test_a_read_only_share_shows_no_controls_and_a_forged_stop_does_nothing(
-    jupyter_lab: JupyterServer,
+    jupyter: JupyterServer,
     notebook_page: NotebookPage,
     kernel_name: str,
     dltrack_home: Path,
@@ -99,7 +99,7 @@ def test_a_read_only_share_shows_no_controls_and_a_forged_stop_does_nothing(
     child = Child(model_key, tmp_path, epochs=400, delay=0.1, rules=[RULE])
     try:
         nb = open_notebook(
-            jupyter_lab,
+            jupyter,
             notebook_page,
             kernel_name,
             [f"%load_ext dltrack\n%dltrack {share}", f"%dltrack {model_key}", COMM_IDS_CELL],
@@ -129,7 +129,7 @@ def test_a_read_only_share_shows_no_controls_and_a_forged_stop_does_nothing(
         comms: dict[str, str] = json.loads(
             re.findall(r"COMMS (\{.*\})", nb.output(2).inner_text())[0]
         )
-        channels = kernel_channels(jupyter_lab, kernel_name)
+        channels = kernel_channels(jupyter, kernel_name)
 
         # A stop forged on the share's comm: the training goes on, two more epochs and more.
         nb.page.evaluate(FORGE_ON_COMM, [channels, comms["share"], {"action": "stop"}])
