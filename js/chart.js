@@ -112,10 +112,12 @@ export function nearestIndex(points, x) {
 
 /**
  * Several series as uPlot's aligned data: [xs, ys1, ys2, …] over the union of their x values,
- * null where a series has no point (drawn across with spanGaps). Each series sorted by x.
+ * null where a series has no point (drawn across with spanGaps), and `extraXs` as rows with
+ * no point at all. Each series sorted by x.
  */
-export function alignSeries(seriesList) {
-  const xs = [...new Set(seriesList.flatMap((points) => points.map((p) => p[0])))].sort((a, b) => a - b);
+export function alignSeries(seriesList, extraXs = []) {
+  const all = [...seriesList.flatMap((points) => points.map((p) => p[0])), ...extraXs];
+  const xs = [...new Set(all)].sort((a, b) => a - b);
   const index = new Map(xs.map((x, i) => [x, i]));
   const columns = seriesList.map((points) => {
     const ys = new Array(xs.length).fill(null);

@@ -12,7 +12,9 @@ export function eventsOf(training) {
 /** One line per event: "epoch 3 · set_lr · learning rate 0.01 → 0.005 · by ana@laptop". */
 export function eventLine(event) {
   const where = isFiniteNumber(event.epoch) ? `epoch ${event.epoch + 1}` : null;
-  const parts = [where, event.ok === false ? `${event.kind} FAILED` : event.kind, event.detail];
+  // A non-finite epoch's detail says it all ("loss NaN"); a failed command says FAILED.
+  const what = event.kind === NON_FINITE ? null : event.ok === false ? `${event.kind} FAILED` : event.kind;
+  const parts = [where, what, event.detail];
   if (event.sender) parts.push(`by ${event.sender}`);
   return parts.filter(Boolean).join(" · ");
 }
@@ -58,7 +60,7 @@ export function eventX(training, event, axis) {
 export function eventMarks(trainings, axis) {
   const marks = new Map();
   for (const t of trainings) {
-    for (const event of eventsOf(t)) {
+    for (const event of [...eventsOf(t), ...nonFiniteEvents(t)]) {
       const x = eventX(t, event, axis);
       if (x === null) continue;
       const key = `${t.training_id}@${x}`;
@@ -73,6 +75,26 @@ export function eventMarks(trainings, axis) {
     }
   }
   return [...marks.values()].map(({ lines, ...mark }) => ({ ...mark, label: lines.join("\n") }));
+}
+
+/** The kind of the events `nonFiniteEvents` makes (not one the training sends). */
+export const NON_FINITE = "non-finite";
+const MARKER_TEXT = { nan: "NaN", inf: "∞", "-inf": "−∞" };
+
+/**
+ * An epoch whose metrics went NaN or infinite, as a failed event at its end: the charts leave
+ * such values out, so without a mark the curve would look as if it ended well.
+ */
+export function nonFiniteEvents(training) {
+  const events = [];
+  for (const record of training?.epochs ?? []) {
+    if (!isObject(record.non_finite) || !Number.isInteger(record.epoch)) continue;
+    const metrics = Object.entries(record.non_finite).filter(([, m]) => Object.hasOwn(MARKER_TEXT, m));
+    if (metrics.length === 0) continue;
+    const detail = metrics.map(([name, m]) => `${name} ${MARKER_TEXT[m]}`).join(", ");
+    events.push({ kind: NON_FINITE, epoch: record.epoch, ok: false, detail, at: record.ended_at });
+  }
+  return events;
 }
 
 /** Whether an event is a rule with action notify firing (not its "metric not seen yet"). */

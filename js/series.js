@@ -108,7 +108,13 @@ export function chartModel(group, trainings, { axis = "epoch", smoothing = 0, lo
     }
     if (items.length > 0) legend.push({ trainingId: t.training_id, label: trainingLabel(t), colour, items });
   });
-  return { series, best, legend, marks: eventMarks(trainings, axis), data: alignSeries(series.map((s) => s.drawn)) };
+  const marks = eventMarks(trainings, axis);
+  const drawn = series.map((s) => s.drawn);
+  // Marks past the last point (an epoch that went NaN, a command after the last epoch) widen the
+  // x axis to show them: an empty row there, which the lines span.
+  const last = Math.max(-Infinity, ...drawn.flatMap((points) => points.map((p) => p[0])));
+  const beyond = drawn.length > 0 ? marks.filter((m) => m.x > last).map((m) => m.x) : [];
+  return { series, best, legend, marks, data: alignSeries(drawn, beyond) };
 }
 
 /**

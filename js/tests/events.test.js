@@ -36,6 +36,14 @@ describe("eventMarks", () => {
     expect(marks[1].label.split("\n")).toHaveLength(2);
     expect(eventMarks([runningTraining({ events: "nope" })], "epoch")).toEqual([]);
   });
+  it("marks an epoch whose metrics went NaN or infinite, which the curves leave out", () => {
+    const nan = { ...epochRecord(2, { acc: 0.1 }), non_finite: { loss: "nan", val_loss: "inf", x: "junk" } };
+    const t = runningTraining({ epochs: [epochRecord(0), epochRecord(1), nan], events: [] });
+    const marks = eventMarks([t], "epoch");
+    expect(marks.map((m) => [m.x, m.kinds, m.ok])).toEqual([[3, ["non-finite"], false]]);
+    expect(marks[0].label).toBe("epoch 3 · loss NaN, val_loss ∞");
+    expect(eventMarks([t], "time")[0].x).toBe(nan.ended_at - t.started_at);
+  });
   it("tells notify firings from other rule events", () => {
     expect(isNotification(event({ kind: "rule", values: { action: "notify" } }))).toBe(true);
     expect(isNotification(event({ kind: "rule", ok: false, values: { action: "notify" } }))).toBe(false); // not seen yet

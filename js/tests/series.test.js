@@ -56,6 +56,15 @@ describe("chartModel", () => {
     expect(model.legend).toHaveLength(1);
     expect(model.data).toHaveLength(4); // x + three series
   });
+  it("widens the x axis to an epoch that went NaN, which the curves leave out", () => {
+    const t = run(1, { epochs: 3 });
+    t.epochs[2] = { ...t.epochs[2], logs: {}, non_finite: { loss: "nan", val_loss: "nan" } };
+    const model = chartModel(LOSS, norm(t));
+    expect(model.series[0].drawn.map((p) => p[0])).toEqual([1, 2]);
+    expect(model.marks.map((m) => m.x)).toEqual([3]);
+    expect(model.data[0]).toEqual([1, 2, 3]);
+    expect(model.data.slice(1).map((ys) => ys[2])).toEqual([null, null]);
+  });
   it("maximises accuracy unless overridden", () => {
     const t = norm(run(1, { logs: (e) => ({ accuracy: e / 30 }) }));
     expect(chartModel(ACC, t).best[0]).toMatchObject({ goal: "max", epoch: 30 });

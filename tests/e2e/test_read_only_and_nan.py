@@ -218,5 +218,9 @@ def test_a_nan_loss_reads_nan_in_the_epoch_table_and_the_chart_still_draws(
     # The two finite epochs are drawn; the NaN one is a gap, not a broken chart.
     item = chart.locator('[data-testid="legend-item"]').first
     expect(item).to_have_attribute("data-points", "2")
+    # ... and a marker at the NaN epoch's end says so, since the curve cannot.
+    marker = chart.locator('[data-testid="event-marker"][data-kinds="non-finite"]')
+    expect(marker).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(marker).to_have_attribute("title", re.compile(r"^epoch 3 · .*loss NaN"))
     nb.shoot("nan-chart")
     assert not errors, errors
