@@ -63,6 +63,14 @@ def _services() -> ModuleType:
     return module
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine so far (/proc/stat), for how loaded the
+    box was in a window: on a shared machine the tail latencies follow its load."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 class Ctl:
     """rabbitmqctl for the node behind the benchmark's broker URL."""
 

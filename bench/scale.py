@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from . import driver, fleet, runner
-from .rabbit_stats import Vhost, server_usage
+from .rabbit_stats import Vhost, machine_cpu, server_usage
 from .runner import log, num, pair, table, tail
 from .sandbox import NO_AMQP, Sandbox, amqp_url
 
@@ -144,8 +144,10 @@ def measure(
 ) -> dict[str, Any]:
     """One window: messages, the broker's CPU and memory, the trainings' CPU; then counts."""
     c0, b0, f0, t0 = counter.snapshot(), server_usage(pids), fleet_.cpu(), time.monotonic()
+    m0 = machine_cpu()
     time.sleep(seconds)
     c1, b1, f1, t1 = counter.snapshot(), server_usage(pids), fleet_.cpu(), time.monotonic()
+    m1 = machine_cpu()
     wall = t1 - t0
     n = sum(f["trainings"] for f in f1)
     both = b0.keys() & b1.keys()  # a server that restarted meanwhile is left out
@@ -163,6 +165,7 @@ def measure(
         "connected": sum(f["connected"] for f in f1),
         "messages_per_s": messages,
         "rabbitmq_cpu_pct": 100 * sum(b1[p][0] - b0[p][0] for p in both) / wall if both else None,
+        "machine_busy_pct": 100 * (m1[0] - m0[0]) / (m1[1] - m0[1]),
         "rabbitmq_rss_mib": sum(b1[p][1] for p in both) / 2**20 if both else None,
         "training_threads_cpu_pct_per_training": 100 * background / n / wall,
         "driver_loop_cpu_pct_per_training": 100 * loop / n / wall,
@@ -250,7 +253,7 @@ def run(quick: bool) -> dict[str, Any]:
 HEADER = (
     "trainings | viewers | msgs/s published / delivered | per training msgs/s | RabbitMQ CPU %"
     " of a core | RabbitMQ memory MiB | connections / queues | training threads' CPU % per"
-    " training | viewer 0 age p50 / p99 ms | 10 viewers' age p50 / p99 ms"
+    " training | viewer 0 age p50 / p99 ms | 10 viewers' age p50 / p99 ms | machine busy %"
 )
 
 
@@ -281,6 +284,7 @@ def _row(n: str, w: dict[str, Any], watched: bool) -> list[object]:
         num(w["training_threads_cpu_pct_per_training"], 3),
         pair(w["viewer0_age_ms"], digits=0) if watched else "-",
         pair(w["viewers_age_ms"], digits=0) if watched else "-",
+        num(w.get("machine_busy_pct"), 0),
     ]
 
 
