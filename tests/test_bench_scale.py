@@ -68,6 +68,12 @@ def test_a_synthetic_training_is_quiet_until_watched_then_live(amqp_url: str) ->
                 training.batch(time.monotonic())
                 time.sleep(0.1)
             assert ages(view.seen), "the viewer never saw a batch's end stamp"
+            # The counter's queue hears the same messages, in its own time.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not (
+                counter.snapshot().get("progress") and counter.snapshot().get("watched command")
+            ):
+                time.sleep(0.1)
             assert counter.snapshot().get("progress", 0) > 0
             assert counter.snapshot().get("watched command", 0) >= 1  # the viewer's hello
         finally:
