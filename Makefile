@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-fast lint format js js-test bench screenshots dist clean
+.PHONY: setup demo test test-fast lint format js js-test bench bench-scale screenshots dist clean
 
 setup:                 ## venv, Python packages, widget front end
 	tools/setup.sh
@@ -39,6 +39,9 @@ js-test:
 
 bench: setup           ## run every benchmark; prints the tables for docs/benchmarks.md
 	$(BIN)/python tools/services.py run -- $(BIN)/python -m bench.run_all $(BENCH_ARGS)
+
+bench-scale: setup     ## 100 -> 1,000 trainings on one RabbitMQ (~8 min; BENCH_ARGS=--quick: ~1 min)
+	$(BIN)/python tools/services.py run -- $(BIN)/python -m bench.scale $(BENCH_ARGS)
 
 screenshots: setup    ## copy the browser tests' best screenshots into docs/screenshots
 	$(BIN)/python -m tests.e2e.publish_screenshots

@@ -178,7 +178,8 @@ HOOKS_MS = ["train_begin_ms", "batch_hooks_ms", "epoch_hooks_ms", "train_end_ms"
 COST_COLUMNS = [*HOOKS_MS, "broker_thread_cpu_ms", "store_thread_cpu_ms"]  # COST_HEADER's order
 COST_HEADER = (
     "backend | fit s | train_begin ms | all batch hooks ms | epoch hooks ms | train_end ms | broker"
-    " thread CPU ms | store thread CPU ms | sum / fit time | steady state"
+    " thread CPU ms | store thread CPU ms | sum / fit time | steady state | background threads,"
+    " steady state"
 )
 
 
@@ -193,6 +194,8 @@ def _variant_row(v: dict[str, Any]) -> list[object]:
 
 def _cost_row(name: str, c: dict[str, float]) -> list[object]:
     shares = [f"{100 * c['share']:.2f}%", f"{100 * c['steady_share']:.2f}%"]
+    background = c.get("steady_background_share")  # absent from runs before it was measured
+    shares.append("-" if background is None else f"{100 * background:.2f}%")
     return [
         name.replace("dltrack_", ""),
         num(c["fit_s"], 2),
