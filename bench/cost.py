@@ -6,9 +6,10 @@ Watcher then opens on the finished model. Counted at the client libraries, by th
 made the call (the training's `dltrack-broker`/`dltrack-store`, the viewers' `dltrack-watch-*`
 and firebase-admin's listener threads): AMQP messages published (by type) and delivered,
 Firestore documents read (each `get`, each document a query streams, each document a listener
-delivers), written and deleted. Also the CPU time of the training's two threads (Linux
-/proc/self/task), which `--cpu-only` measures alone, so the same script runs against an older
-checkout (PYTHONPATH) for a before/after.
+delivers), written and deleted, and the commits that carried the writes (round trips). Also
+the CPU time of the training's two threads (Linux /proc/self/task), which `--cpu-only`
+measures alone, so the same script runs against an older checkout (PYTHONPATH) for a
+before/after.
 
     python -m bench.cost [--quick] [--cpu-only] > result.json
 """
@@ -98,6 +99,7 @@ def instrument_firestore() -> None:
     original_commit = batch.WriteBatch.commit
 
     def commit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        count("firestore.commits")  # round trips: a batch of writes is one
         for write in self._write_pbs:
             count("firestore.deletes" if write.delete else "firestore.writes")
         return original_commit(self, *args, **kwargs)

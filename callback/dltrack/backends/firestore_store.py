@@ -30,13 +30,13 @@ import json
 import random
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
 from dltrack.backends.follow import Follow, OnChange
-from dltrack.backends.store import Store
+from dltrack.backends.store import Store, TrainingWrite
 from dltrack.wire.errors import (
     BackendError,
     ConfigError,
@@ -115,6 +115,21 @@ def training_from_doc(model_id: str, doc: Any) -> TrainingRecord:
 
 def epoch_from_doc(doc: Any) -> EpochRecord:
     return EpochRecord.from_json(doc.to_dict() or {})
+
+
+def _update_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A training update as stored: checked, `params` as JSON text."""
+    unknown = set(fields) - TRAINING_UPDATE_FIELDS
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    if "params" in fields:
+        fields = {**fields, "params": json.dumps(fields["params"] or {})}
+    return fields
+
+
+def _event(event: dict[str, Any]) -> dict[str, Any]:
+    # As JSON text: event values are free-form scalars, kept exactly as written.
+    return {"at": event["at"], "body": json.dumps(event)}
 
 
 class FirestoreStore(Store):
@@ -342,13 +357,9 @@ class FirestoreStore(Store):
         )
 
     def update_training(self, model: str, training_id: str, **fields: Any) -> None:
-        unknown = set(fields) - TRAINING_UPDATE_FIELDS
-        if unknown:
-            raise ValueError(f"not updatable: {sorted(unknown)}")
+        fields = _update_fields(fields)
         if not fields:
             return
-        if "params" in fields:
-            fields["params"] = json.dumps(fields["params"] or {})
         with self._calls(), suppress(api_errors.NotFound):
             # Like the local store, updating a training that is not there changes nothing.
             self.trainings_ref(model).document(training_id).update(fields, **CALL)
@@ -391,6 +402,30 @@ class FirestoreStore(Store):
                 record.to_json(), **CALL
             )
 
+    def write_batch(self, model: str, training_id: str, writes: Sequence[TrainingWrite]) -> None:
+        """One atomic commit: one round trip for an epoch's record, the training's progress
+        and any events (Firestore still bills each document written). All or nothing, so a
+        failed commit leaves every write to be retried."""
+        batch = self._db.batch()
+        training_ref = self.trainings_ref(model).document(training_id)
+        for kind, body in writes:
+            if kind == "epoch":
+                ref = self.epochs_ref(model, training_id).document(f"{body.epoch:05d}")
+                batch.set(ref, dict(body.to_json()))
+            elif kind == "event":
+                batch.set(self.events_ref(model, training_id).document(body["id"]), _event(body))
+            elif fields := _update_fields(body):
+                batch.update(training_ref, fields)
+        if len(batch) == 0:  # only empty updates
+            return
+        with self._calls():
+            try:
+                batch.commit(**CALL)
+            except api_errors.NotFound:
+                # An update of a training that is not there fails the whole batch; one by one,
+                # it changes nothing and the rest is written, as the other stores do.
+                super().write_batch(model, training_id, writes)
+
     def list_epochs(self, model: str, training_id: str) -> list[EpochRecord]:
         with self._calls():
             docs = list(self.epochs_ref(model, training_id).order_by("epoch").stream(**CALL))
@@ -399,11 +434,8 @@ class FirestoreStore(Store):
     # -- events -------------------------------------------------------------------------------
 
     def add_event(self, model: str, training_id: str, event: dict[str, Any]) -> None:
-        # As JSON text: event values are free-form scalars, kept exactly as written.
         with self._calls():
-            self.events_ref(model, training_id).document(event["id"]).set(
-                {"at": event["at"], "body": json.dumps(event)}, **CALL
-            )
+            self.events_ref(model, training_id).document(event["id"]).set(_event(event), **CALL)
 
     def list_events(self, model: str, training_id: str) -> list[dict[str, Any]]:
         with self._calls():

@@ -12,10 +12,15 @@ filed under the id, so a store never holds a key as a document id (docs/security
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from dltrack.backends.follow import Follow, OnChange, PollingFollow
 from dltrack.wire.records import EpochRecord, ModelRecord, TrainingRecord
+
+# One write of a training's records: ("epoch", an EpochRecord), ("event", an event as
+# `add_event` takes it) or ("update", the fields `update_training` takes).
+TrainingWrite = tuple[Literal["epoch", "event", "update"], Any]
 
 
 class Store(ABC):
@@ -65,6 +70,21 @@ class Store(ABC):
 
     @abstractmethod
     def list_epochs(self, model: str, training_id: str) -> list[EpochRecord]: ...
+
+    def write_batch(self, model: str, training_id: str, writes: Sequence[TrainingWrite]) -> None:
+        """Apply these writes of one training, in order, each as its own method would.
+
+        A store that can commits them at once (Firestore: one atomic batch, one round trip);
+        by default they go one by one, each idempotent, so a failure part-way is repaired by
+        applying the same writes again.
+        """
+        for kind, body in writes:
+            if kind == "epoch":
+                self.write_epoch(model, training_id, body)
+            elif kind == "event":
+                self.add_event(model, training_id, body)
+            else:
+                self.update_training(model, training_id, **body)
 
     def migrate_legacy(self) -> list[ModelRecord]:
         """Move models an older dltrack filed under their keys; the moved ones (with keys).

@@ -97,8 +97,11 @@ class Spool:
         ).fetchall()
         return [SpoolRow(i, k, t, op, json.loads(p)) for i, k, t, op, p in rows]
 
-    def remove(self, row_id: int) -> None:
-        self._conn.execute("DELETE FROM pending WHERE id = ?", (row_id,))
+    def remove(self, *row_ids: int) -> None:
+        # One transaction (the connection autocommits otherwise): a batch's rows go together.
+        self._conn.execute("BEGIN")
+        with self._conn:  # commits, or rolls back on an error
+            self._conn.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in row_ids])
 
     def drop_model(self, model_key: str) -> int:
         """Forget every row of a model the store does not know (they can never be written)."""

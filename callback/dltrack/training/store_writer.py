@@ -16,7 +16,7 @@ from typing import Any
 
 from dltrack.backends import open_store
 from dltrack.backends.reconnect import Reconnecting
-from dltrack.backends.store import Store
+from dltrack.backends.store import Store, TrainingWrite
 from dltrack.training.session import TrainingSession
 from dltrack.training.spool import Spool, SpoolRow, spool_path
 from dltrack.wire.config import mask_url
@@ -28,6 +28,8 @@ from dltrack.wire.timing import INTERRUPTED_AFTER_S, LAST_SEEN_INTERVAL_S, STORE
 log = logging.getLogger("dltrack")
 
 IDLE_FLUSH_S = 10.0
+BATCHED = frozenset({"epoch", "event", "update"})
+MAX_BATCH = 100  # rows in one store batch; Firestore takes up to 500 writes
 
 
 def apply_row(store: Store, row: SpoolRow) -> int | None:
@@ -48,6 +50,35 @@ def apply_row(store: Store, row: SpoolRow) -> int | None:
             # INTERRUPTED_AFTER_S) would otherwise leave the dead one `running` for good.
             mark_interrupted(store, row.model_key, row.training_id)
     return None
+
+
+def batches(rows: list[SpoolRow]) -> list[list[SpoolRow]]:
+    """The rows in order, consecutive epochs, events and updates of one training together
+    (written as one batch: an epoch's end is one commit); starts and ends alone (a start
+    numbers the training in a transaction of its own, an end looks at the other trainings)."""
+    groups: list[list[SpoolRow]] = []
+    for row in rows:
+        last = groups[-1] if groups else None
+        if (
+            last is not None
+            and row.op in BATCHED
+            and last[0].op in BATCHED
+            and (row.model_key, row.training_id) == (last[0].model_key, last[0].training_id)
+            and len(last) < MAX_BATCH
+        ):
+            last.append(row)
+        else:
+            groups.append([row])
+    return groups
+
+
+def batched_write(row: SpoolRow) -> TrainingWrite:
+    p = row.payload
+    if row.op == "epoch":
+        return ("epoch", EpochRecord.from_json(p))
+    if row.op == "event":
+        return ("event", p["event"])
+    return ("update", p)
 
 
 def mark_interrupted(store: Store, model_key: str, except_id: str) -> None:
@@ -93,9 +124,15 @@ def replay(
         if not held:
             return 0
         while rows := spool.pending(skip=frozenset(skip)):
-            for row in rows:
+            for group in batches(rows):
+                row = group[0]
                 try:
-                    number = apply_row(store, row)
+                    if len(group) == 1:
+                        number = apply_row(store, row)
+                    else:
+                        number = None
+                        writes = [batched_write(r) for r in group]
+                        store.write_batch(row.model_key, row.training_id, writes)
                 except UnknownModelError:
                     skip.add(row.model_key)
                     if on_unknown is not None:
@@ -103,16 +140,18 @@ def replay(
                     break  # read what is left afresh, without this model's rows
                 if number is not None and on_start is not None:
                     on_start(row, number)
-                spool.remove(row.id)
-                written += 1
+                spool.remove(*(r.id for r in group))
+                written += len(group)
     return written
 
 
 def spool_op(spool: Spool, session: TrainingSession, op: tuple[str, dict[str, Any]]) -> None:
     """Append one operation the training handed over to the spool, as a row to replay."""
     kind, body = op
-    if kind == "epoch_end":
-        kind, body = "epoch", dict(EpochRecord.from_json(body).to_json())
+    if kind == "epoch_end":  # the epoch's record and the training's progress, as two rows
+        epoch = dict(EpochRecord.from_json(body["record"]).to_json())
+        spool.append(session.model_key, session.training_id, "epoch", epoch)
+        kind, body = "update", body["update"]
     spool.append(session.model_key, session.training_id, kind, body)
 
 
@@ -214,7 +253,7 @@ class StoreWriter:
         assert self.spool is not None
         spool_op(self.spool, self.session, op)
         self.mine += 1
-        if op[0] == "update" and "last_seen" in op[1]:
+        if op[0] == "epoch_end" or (op[0] == "update" and "last_seen" in op[1]):
             self.seen_at = time.monotonic()  # an epoch's update says it: no extra write due
 
     def _flush(self) -> None:

@@ -255,9 +255,11 @@ class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no
             non_finite_logs(logs),
         ).to_json()
         s.epochs.append(record)
-        s.hand_over("epoch_end", record, store_op="epoch_end")
-        # The training's own row says how far it got while it runs, not only at the end.
-        s.store_ops.put(("update", {"epochs_done": len(s.epochs), "last_seen": record["ended_at"]}))
+        s.hand_over("epoch_end", record)
+        # The training's own row says how far it got while it runs, not only at the end: one
+        # op with the epoch, so that the store thread writes both in one batch.
+        progress = {"epochs_done": len(s.epochs), "last_seen": record["ended_at"]}
+        s.store_ops.put(("epoch_end", {"record": record, "update": progress}))
         if controller is not None and s.stop is None:
             for action, rule_id in controller.on_epoch_end(epoch, _floats(logs)):
                 rule_stop: CommandKind = (
