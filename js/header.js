@@ -1,5 +1,5 @@
-// Header: model name and short model id, the connection badge, a menu with Rename and Delete
-// model; the error panel.
+// Header: model name and short model id, the connection badge (and the store's state when it
+// is not working), a menu with Rename and Delete model; the error panel.
 import { button, h, inlineConfirm, listen, setAttr, setText, show } from "./dom.js";
 import { createMenu } from "./menu.js";
 
@@ -10,11 +10,16 @@ function connectionText({ status, detail, broker }) {
   return where ? `${status} · ${where}` : status;
 }
 
+// How history reaches the viewer when all is well (docs/widget-state.md); `connecting` is
+// every viewer's first moment. Anything else is worth a word in the header.
+const STORE_OK = new Set(["connecting", "polling", "following"]);
+
 export function createHeader(ctx) {
   const { ui, signal } = ctx;
   const name = h("span", { class: "dltrack-model-name", testid: "model-name" });
   const key = h("code", { class: "dltrack-model-key", testid: "model-key" });
   const connection = h("span", { class: "dltrack-connection", testid: "connection", role: "status" });
+  const storeStatus = h("span", { class: "dltrack-store-status", testid: "store-status", role: "status", hidden: true });
 
   const renameInput = h("input", {
     class: "dltrack-input",
@@ -96,7 +101,7 @@ export function createHeader(ctx) {
   const actions = h("span", { class: "dltrack-header-actions" }, [menu.el]);
   const el = h("header", { class: "dltrack-header" }, [
     // Read-only viewers (`dltrack serve` without --allow-control) get no model actions.
-    h("div", { class: "dltrack-header-row" }, ctx.readOnly ? [title, connection] : [title, renameForm, connection, actions]),
+    h("div", { class: "dltrack-header-row" }, ctx.readOnly ? [title, storeStatus, connection] : [title, renameForm, storeStatus, connection, actions]),
     deleteConfirm.el,
     notice,
   ]);
@@ -115,6 +120,10 @@ export function createHeader(ctx) {
     setAttr(connection, "data-status", conn.status);
     const where = [conn.broker && `broker: ${conn.broker}`, conn.store && `store: ${conn.store}`];
     setAttr(connection, "title", where.filter(Boolean).join("\n") || null);
+    const storeTrouble = !STORE_OK.has(conn.store_status);
+    show(storeStatus, storeTrouble);
+    setText(storeStatus, storeTrouble ? `store: ${conn.store_status}` : "");
+    setAttr(storeStatus, "title", storeTrouble && conn.store_detail ? conn.store_detail : null);
 
     const hasModel = Boolean(model) && !message;
     show(title, !ui.renaming);

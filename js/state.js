@@ -95,6 +95,8 @@ export function normalizeSnapshot(raw, rawHistory = null) {
       detail: String(connection.detail ?? ""),
       broker: String(connection.broker ?? ""),
       store: String(connection.store ?? ""),
+      store_status: String(connection.store_status ?? "connecting"),
+      store_detail: String(connection.store_detail ?? ""),
     },
     error: s.error ? String(s.error) : null,
     now: isFiniteNumber(s.now) ? s.now : null,

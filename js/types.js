@@ -51,7 +51,7 @@
  *
  * @typedef {object} Snapshot
  * @property {{key: string, name: string} | null} model
- * @property {{status: string, detail: string, broker: string, store: string}} connection
+ * @property {{status: string, detail: string, broker: string, store: string, store_status: string, store_detail: string}} connection
  * @property {string | null} error
  * @property {number | null} now
  * @property {Training[]} trainings

@@ -402,3 +402,52 @@ def test_the_terminal_and_the_widget_order_metrics_and_fold_params_by_one_rule()
     assert widget["order"] == [fmt.order_metrics(c) for c in cases]
     # The widget puts Keras' names first and sorts the rest; the rows are the same.
     assert sorted(widget["labels"]) == sorted(label for label, _ in fmt.param_rows(params))
+
+
+@pytest.mark.parametrize(
+    "connection, line",
+    [
+        ({}, None),
+        ({"store_status": "connecting"}, None),
+        ({"store_status": "polling"}, None),
+        ({"store_status": "following", "store_detail": ""}, None),
+        ({"store_status": "reconnecting", "store_detail": ""}, "store: reconnecting"),
+        (
+            {"store_status": "reconnecting", "store_detail": "unavailable:\n  refused"},
+            "store: reconnecting (unavailable: refused)",
+        ),
+    ],
+)
+def test_store_line_only_when_the_store_is_not_working(
+    connection: dict[str, object], line: str | None
+) -> None:
+    assert fmt.store_line(connection) == line
+
+
+def with_store(snap: dict[str, object], status: str, detail: str = "") -> dict[str, object]:
+    connection = {**snap["connection"], "store_status": status, "store_detail": detail}  # type: ignore[dict-item]
+    return {**snap, "connection": connection}
+
+
+def test_piped_view_tells_when_the_store_goes_and_comes_back_once_each() -> None:
+    out = io.StringIO()
+    view = TerminalView(out=out, live=False)
+    view.update(with_store(snapshot(training()), "following"))
+    view.update(with_store(snapshot(training()), "reconnecting", "refused"))
+    view.update(with_store(snapshot(training()), "reconnecting", "timed out"))
+    view.update(with_store(snapshot(training()), "following"))
+    view.close()
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("store:")]
+    assert lines == ["store: reconnecting (refused)", "store: back (following)"]
+
+
+def test_live_view_shows_the_store_line_below_the_bars_while_it_lasts() -> None:
+    out = io.StringIO()
+    view = TerminalView(out=out, live=True)
+    view.update(with_store(snapshot(training()), "reconnecting", "refused"))
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    assert "store: reconnecting (refused)" in drawn
+    before = len(out.getvalue())
+    view.update(with_store(snapshot(training()), "following"))
+    assert "store:" not in out.getvalue()[before:]
+    view.close()

@@ -39,6 +39,18 @@ describe("header", () => {
     expect($("[data-testid=connection]").textContent).toBe("live · amqp://user:***@host/vh");
     expect($("[data-testid=connection]").dataset.status).toBe("live");
   });
+  it("says when the store is unreachable, and nothing while it works", () => {
+    const conn = snapshot().connection;
+    const { $, update } = setup(snapshot({ connection: { ...conn, store_status: "following" } }));
+    const store = $("[data-testid=store-status]");
+    expect(store.hidden).toBe(true);
+    update(snapshot({ connection: { ...conn, store_status: "reconnecting", store_detail: "lost the store's listeners" } }));
+    expect(store.hidden).toBe(false);
+    expect(store.textContent).toBe("store: reconnecting");
+    expect(store.title).toBe("lost the store's listeners");
+    update(snapshot({ connection: { ...conn, store_status: "polling" } }));
+    expect(store.hidden).toBe(true);
+  });
   it("shows no controls to a read-only share, and all of them otherwise", () => {
     const readOnly = setup(snapshot(), { can_control: false });
     expect(readOnly.$(".dltrack-monitor").classList.contains("dltrack-read-only")).toBe(true);

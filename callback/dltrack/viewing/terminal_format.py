@@ -9,6 +9,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 BAR_WIDTH = 30
+# How history reaches a viewer when all is well (docs/widget-state.md, `store_status`);
+# `connecting` is the first moment of every viewer, not worth a line.
+STORE_OK = frozenset({"connecting", "polling", "following"})
 
 
 def duration(seconds: float | None) -> str:
@@ -234,3 +237,12 @@ def param_rows(params: dict[str, Any]) -> list[tuple[str, str]]:
         (f"{name} ({', '.join(also)})" if also else name, param(params[name]))
         for name, also in merged.items()
     ]
+
+
+def store_line(connection: dict[str, Any]) -> str | None:
+    """One line on the store when it is not working ("store: reconnecting (why)"), else None."""
+    status = str(connection.get("store_status") or "connecting")
+    if status in STORE_OK:
+        return None
+    detail = " ".join(str(connection.get("store_detail") or "").split())  # one line
+    return f"store: {status} ({detail})" if detail else f"store: {status}"

@@ -67,6 +67,7 @@ class TerminalView:
         self._commands: dict[str, str] = {}
         self._events: set[str] = set()
         self._started = False
+        self._store_line: str | None = None  # what the store's trouble line says, if any
 
     def _bar_width(self) -> int:
         return fmt.bar_width(self.console.width) if self.live else fmt.BAR_WIDTH
@@ -89,9 +90,16 @@ class TerminalView:
                 self._training_events(training, now)
             for command in snap["commands"]:
                 self._command_event(command)
+            store = fmt.store_line(snap["connection"])
+            if not self.live and (store is None) != (self._store_line is None):
+                # A file or a pipe gets a lasting line as the store goes and comes back.
+                self._print(store or f"store: back ({snap['connection']['store_status']})")
+            self._store_line = store
             if self.live:
                 running = [t for t in reversed(snap["trainings"]) if t["current"]]
                 bars = [styled(fmt.progress_line(t, now, self._bar_width())) for t in running]
+                if store is not None:  # below the bars while it lasts, gone once it is back
+                    bars.append(Text(store, style="yellow", no_wrap=True, overflow="ellipsis"))
                 if self._display is None:
                     self._display = Live(
                         Group(*bars),
