@@ -143,6 +143,8 @@ class CountingStore:
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._store, name)
+        if name == "write_batch":  # each write counted as the call it stands for
+            return self._batch(method)
         if name not in STORE_WRITES:
             return method
 
@@ -150,6 +152,18 @@ class CountingStore:
             per = self._counts.setdefault(training_id, {})
             per[name] = per.get(name, 0) + 1
             return method(model_key, training_id, *args, **kwargs)
+
+        return counted
+
+    def _batch(self, method: Any) -> Any:
+        calls = {"epoch": "write_epoch", "event": "add_event", "update": "update_training"}
+
+        def counted(model_key: str, training_id: str, writes: Any) -> Any:
+            per = self._counts.setdefault(training_id, {})
+            for name in (calls[kind] for kind, _ in writes):
+                if name in STORE_WRITES:
+                    per[name] = per.get(name, 0) + 1
+            return method(model_key, training_id, writes)
 
         return counted
 

@@ -29,10 +29,10 @@ def one_run(sandbox: Sandbox, backend: str, rate: int, seconds: float) -> dict[s
     key = sandbox.new_model(f"latency-{backend}-{rate}")
     steps = max(10, rate * 5)
     ready, go, out = driver.CTX.Event(), driver.CTX.Event(), driver.CTX.Queue()
-    args = (key, broker, sandbox.local_url, 1, rate, seconds, steps, ready, go, out)
+    args = (key, broker, sandbox.store_url, 1, rate, seconds, steps, ready, go, out)
     child = driver.start(driver.train, *args)
     raw = RawFeed(broker, key, steps).start()
-    view = WatcherView(broker, sandbox.local_url, key, steps).start()
+    view = WatcherView(broker, sandbox.store_url, key, steps).start()
     if not ready.wait(120):
         raise RuntimeError("the training process did not start")
     go.set()

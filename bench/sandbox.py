@@ -31,6 +31,9 @@ class Sandbox:
     def __init__(self, name: str = "bench") -> None:
         self.dir = Path(tempfile.mkdtemp(prefix=f"dltrack-{name}-"))
         self.local_url = f"sqlite:///{self.dir / 'dltrack.db'}"
+        # Where models and their history go; a bench may point it elsewhere (bench/proxy.py:
+        # a Firestore emulator behind a latency proxy) before making its models.
+        self.store_url = self.local_url
         self._old_home = os.environ.get("DLTRACK_HOME")
         os.environ["DLTRACK_HOME"] = str(self.dir)
         self.model_key = self.new_model(name)
@@ -38,7 +41,7 @@ class Sandbox:
     def new_model(self, name: str) -> str:
         from dltrack.viewing.catalog import create_model
 
-        return create_model(name, store=self.local_url).key
+        return create_model(name, store=self.store_url).key
 
     def broker_url(self, backend: str) -> str:
         """`local` or `amqp` -> the broker URL to hand to Tracker/Watcher."""

@@ -22,11 +22,16 @@ PATHS = ("watcher", "send_command")
 
 
 def _live(training_id: str, snap: Any) -> bool:
-    return any(t["training_id"] == training_id for t in snap["trainings"])
+    """The viewer has live news from the training (so its link to the broker is up), not
+    only its row in the store: a store that pushes rows (Firestore) can show a training
+    before its broker connection is made, and a stop sent then finds no one to take it."""
+    return any(t["training_id"] == training_id and t["current"] for t in snap["trainings"])
 
 
 def _acked(command_id: str, snap: Any) -> bool:
-    return any(c["id"] == command_id and c["state"] == "acknowledged" for c in snap["commands"])
+    # A stop carried out reports `done` after `acknowledged`; both may come in one update.
+    answered = ("acknowledged", "done")
+    return any(c["id"] == command_id and c["state"] in answered for c in snap["commands"])
 
 
 def trials(sandbox: Sandbox, backend: str, count: int) -> dict[str, Any]:
@@ -37,9 +42,9 @@ def trials(sandbox: Sandbox, backend: str, count: int) -> dict[str, Any]:
     broker_url = sandbox.broker_url(backend)
     key = sandbox.new_model(f"stop-{backend}")
     requests, out = driver.CTX.Queue(), driver.CTX.Queue()
-    args = (key, broker_url, sandbox.local_url, BATCHES_PER_S, requests, out)
+    args = (key, broker_url, sandbox.store_url, BATCHES_PER_S, requests, out)
     child = driver.start(driver.serve_stops, *args)
-    watcher = Watcher(key, broker=broker_url, store=sandbox.local_url, sender="bench").start()
+    watcher = Watcher(key, broker=broker_url, store=sandbox.store_url, sender="bench").start()
     samples: dict[str, list[float]] = {path: [] for path in (*PATHS, "watcher_ack")}
     undelivered = 0
     rng = random.Random(1)
