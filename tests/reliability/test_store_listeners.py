@@ -104,30 +104,3 @@ def test_a_viewer_misses_nothing_written_while_the_store_restarted(
         snap = watcher.wait_for(lambda s: shown_epochs(s) == [0, 1], 90)
         assert snap is not None, watcher.snapshot()
         assert snap["connection"]["store_status"] == "following"
-
-
-def test_the_viewer_says_when_the_store_is_away_and_when_it_is_back(
-    durable_firestore: DurableFirestore,
-) -> None:
-    """What `dltrack watch` prints (terminal_format.store_line) comes from the real snapshot."""
-    from dltrack.viewing.terminal_format import store_line
-
-    url = durable_firestore.new_url()
-    key = create_model("listened", store=url).key
-    a_training(url, key)
-    seen: list[str | None] = []
-
-    def away() -> None:
-        snap = watcher.wait_for(lambda s: s["connection"]["store_status"] == "reconnecting", 60)
-        assert snap is not None, watcher.snapshot()["connection"]
-        seen.append(store_line(snap["connection"]))
-
-    with Watcher(key, store=url) as watcher:
-        snap = watcher.wait_for(lambda s: s["connection"]["store_status"] == "following", 30)
-        assert snap is not None and store_line(snap["connection"]) is None
-        durable_firestore.restart(during=away)
-        (line,) = seen
-        assert line is not None and line.startswith("store: reconnecting ("), line
-        back = watcher.wait_for(lambda s: s["connection"]["store_status"] == "following", 90)
-        assert back is not None, watcher.snapshot()["connection"]
-        assert store_line(back["connection"]) is None
