@@ -39,6 +39,13 @@ PLANNED_EPOCHS = 400  # far more than the test lasts: the stop ends the training
 RECOVERY_TIMEOUT_S = 30.0
 
 
+def store_warning(warning: str) -> bool:
+    """The store's own warning: on a loaded machine an emulator call can outlast its deadline
+    (CI saw "499 call already cancelled"); its records wait in the spool, as designed. These
+    tests are about the broker, so that one may come too, but nothing else."""
+    return "epoch records are kept on disk" in warning
+
+
 def view(snap: dict[str, Any], training_id: str | None) -> dict[str, Any] | None:
     return next((t for t in snap["trainings"] if t["training_id"] == training_id), None)
 
@@ -157,7 +164,9 @@ def test_broker_absent_at_start_then_up(rabbit: PrivateRabbitMQ, firestore_url: 
             history, tracker, warned = run_fit_with(key, rabbit.url, firestore_url, orchestrate)
     finally:
         rabbit.start()
-    assert len(warned) == 1 and "live updates paused" in warned[0], warned
+    broker_warnings = [w for w in warned if "live updates paused" in w]
+    assert len(broker_warnings) == 1, warned
+    assert all(w in broker_warnings or store_warning(w) for w in warned), warned
     reconnected = logs.first("reconnected to the broker")
     assert reconnected is not None
     figures["training_reconnected_after_broker_up_s"] = reconnected - figures.pop("up_at")
@@ -201,7 +210,8 @@ def test_broker_lost_mid_run_and_back(
     finally:
         ensure_rabbitmq_up(rabbit)
     # At most the one `live updates paused` warning (a retry failed during the outage).
-    assert len(warned) <= 1 and all("live updates paused" in w for w in warned), warned
+    assert len([w for w in warned if "live updates paused" in w]) <= 1, warned
+    assert all("live updates paused" in w or store_warning(w) for w in warned), warned
     reconnected = logs.first("reconnected to the broker")
     assert reconnected is not None
     figures["training_reconnected_after_broker_up_s"] = reconnected - figures.pop("up_at")
