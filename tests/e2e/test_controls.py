@@ -14,35 +14,11 @@ from playwright.sync_api import expect
 
 from tests.helpers import epochs, local_store, trainings
 
-from .conftest import open_notebook
 from .jupyter import JupyterServer
 from .notebook_page import TRAINING_TIMEOUT_MS, UI_TIMEOUT_MS, NotebookPage
-from .test_stop import monitor_cell, training_cell
+from .test_stop import start_training_below
 
 pytestmark = pytest.mark.e2e
-
-
-def start_training_below(
-    jupyter: JupyterServer,
-    notebook_page: NotebookPage,
-    kernel_name: str,
-    dltrack_home: Path,
-    model_key: str,
-) -> NotebookPage:
-    """The monitor in the first cell, a real Keras fit() running in the second."""
-    nb = open_notebook(
-        jupyter,
-        notebook_page,
-        kernel_name,
-        [monitor_cell(model_key), training_cell(model_key)],
-        dltrack_home,
-    )
-    nb.run_cell(0)
-    expect(nb.monitor()).to_be_visible(timeout=UI_TIMEOUT_MS)
-    nb.wait_cell_done(0)
-    nb.run_cell(1)
-    nb.wait_bars_advance()
-    return nb
 
 
 def event_kinds(model_key: str, training_id: str) -> list[str]:

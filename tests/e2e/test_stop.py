@@ -68,6 +68,29 @@ def stop_and_expect_stopped(nb: NotebookPage, shot_prefix: str) -> dict[str, obj
     return nb.stop_timing()
 
 
+def start_training_below(
+    jupyter: JupyterServer,
+    notebook_page: NotebookPage,
+    kernel_name: str,
+    dltrack_home: Path,
+    model_key: str,
+) -> NotebookPage:
+    """The monitor in the first cell, a real Keras fit() running in the second."""
+    nb = open_notebook(
+        jupyter,
+        notebook_page,
+        kernel_name,
+        [monitor_cell(model_key), training_cell(model_key)],
+        dltrack_home,
+    )
+    nb.run_cell(0)
+    expect(nb.monitor()).to_be_visible(timeout=UI_TIMEOUT_MS)
+    nb.wait_cell_done(0)
+    nb.run_cell(1)
+    nb.wait_bars_advance()
+    return nb
+
+
 def test_stop_a_training_in_another_process(
     jupyter: JupyterServer,
     notebook_page: NotebookPage,
@@ -108,18 +131,7 @@ def test_stop_a_training_in_this_kernel_while_its_cell_runs(
     dltrack_home: Path,
     model_key: str,
 ) -> None:
-    nb = open_notebook(
-        jupyter,
-        notebook_page,
-        kernel_name,
-        [monitor_cell(model_key), training_cell(model_key)],
-        dltrack_home,
-    )
-    nb.run_cell(0)
-    expect(nb.monitor()).to_be_visible(timeout=UI_TIMEOUT_MS)
-    nb.wait_cell_done(0)
-    nb.run_cell(1)
-    nb.wait_bars_advance()
+    nb = start_training_below(jupyter, notebook_page, kernel_name, dltrack_home, model_key)
     expect(nb.prompt(1)).to_have_text(re.compile(r"\[\*\]"))  # fit() is running
     nb.shoot("busy", whole_notebook=True)
 
@@ -143,18 +155,7 @@ def test_interrupt_stops_a_training_in_this_kernel_gracefully(
     model_key: str,
 ) -> None:
     """■ during fit(): the fallback the widget suggests when a click cannot get through."""
-    nb = open_notebook(
-        jupyter_lab,
-        notebook_page,
-        kernel_name,
-        [monitor_cell(model_key), training_cell(model_key)],
-        dltrack_home,
-    )
-    nb.run_cell(0)
-    expect(nb.monitor()).to_be_visible(timeout=UI_TIMEOUT_MS)
-    nb.wait_cell_done(0)
-    nb.run_cell(1)
-    nb.wait_bars_advance()
+    nb = start_training_below(jupyter_lab, notebook_page, kernel_name, dltrack_home, model_key)
     nb.interrupt_kernel()
     status = nb.by_testid("stop-status")
     expect(status).to_have_attribute("data-phase", "stopped", timeout=TRAINING_TIMEOUT_MS)
