@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from dltrack.cli.live import answer_of
 from dltrack.cli.parsing import Subparsers, command, group, seconds
 from dltrack.training.sync import SyncReport
 from dltrack.viewing import catalog as api
@@ -43,18 +44,8 @@ def run_command(
     watcher: Watcher, send: Callable[[], str], timeout: float, final: tuple[str, ...] = FINAL
 ) -> int:
     """Send, wait for the outcome, print it; the exit status."""
-    command_id = send()
-
-    def answered(snap: dict[str, Any]) -> bool:
-        return any(c["id"] == command_id and c["state"] in final for c in snap["commands"])
-
-    snap = watcher.wait_for(answered, timeout)
-    if snap is None:
-        raise ConfigError(
-            f"no answer from the training within {timeout:g}s; it may be busy in a long batch "
-            "or its broker connection is down: try again with a longer --timeout"
-        )
-    command = next(c for c in snap["commands"] if c["id"] == command_id)
+    advice = "try again with a longer --timeout"
+    command = answer_of(watcher, send(), final, timeout, advice)
     if command["state"] == "done":
         print(command["detail"] or f"{command['kind']}: done")
         return 0

@@ -119,21 +119,30 @@ def stop(
         return _stop_and_report(w, training_id, after_epoch, wait, timeout)
 
 
-def _stop_and_report(
-    watcher: Watcher, training_id: str | None, after_epoch: bool, wait: bool, timeout: float
-) -> int:
-    command_id = watcher.stop_training(training_id, after_epoch=after_epoch)
+def answer_of(
+    watcher: Watcher, command_id: str, states: tuple[str, ...], timeout: float, advice: str
+) -> dict[str, Any]:
+    """The command as the viewer last saw it, once its state is one of `states`; a
+    `ConfigError` ending in `advice` when no such answer comes within `timeout` s."""
 
     def answered(snap: dict[str, Any]) -> bool:
-        return any(c["id"] == command_id and c["state"] in ANSWERED for c in snap["commands"])
+        return any(c["id"] == command_id and c["state"] in states for c in snap["commands"])
 
     snap = watcher.wait_for(answered, timeout)
     if snap is None:
         raise ConfigError(
             f"no answer from the training within {timeout:g}s; it may be busy in a long batch "
-            "or its broker connection is down: try again, or interrupt it where it runs"
+            f"or its broker connection is down: {advice}"
         )
-    sent = next(c for c in snap["commands"] if c["id"] == command_id)
+    return next(c for c in snap["commands"] if c["id"] == command_id)
+
+
+def _stop_and_report(
+    watcher: Watcher, training_id: str | None, after_epoch: bool, wait: bool, timeout: float
+) -> int:
+    command_id = watcher.stop_training(training_id, after_epoch=after_epoch)
+    advice = "try again, or interrupt it where it runs"
+    sent = answer_of(watcher, command_id, ANSWERED, timeout, advice)
     if sent["state"] == "undelivered":
         interrupt.notice(f"dltrack: error: {sent['detail']}")
         return 1
