@@ -112,7 +112,8 @@ export function chartModel(group, trainings, { axis = "epoch", smoothing = 0, lo
   const drawn = series.map((s) => s.drawn);
   // Marks past the last point (an epoch that went NaN, a command after the last epoch) widen the
   // x axis to show them: an empty row there, which the lines span.
-  const last = Math.max(-Infinity, ...drawn.flatMap((points) => points.map((p) => p[0])));
+  // Each series is sorted by x: its last point is its largest.
+  const last = drawn.reduce((m, points) => (points.length ? Math.max(m, points[points.length - 1][0]) : m), -Infinity);
   const beyond = drawn.length > 0 ? marks.filter((m) => m.x > last).map((m) => m.x) : [];
   return { series, best, legend, marks, data: alignSeries(drawn, beyond) };
 }
