@@ -30,7 +30,7 @@ from dltrack.viewing.terminal_view import JsonLinesView, TerminalView
 from dltrack.wire.keys import is_training_id, model_id, new_model_key, new_training_id
 from dltrack.wire.protocol import (
     COMMAND_KINDS,
-    STOP_AFTER_EPOCH,
+    PAUSE,
     VERSION,
     Command,
     encode,
@@ -216,27 +216,26 @@ def test_training_ignores_all_but_valid_commands_addressed_to_it(
         assert training.thread.is_alive()
         assert not [m for m in logs.messages() if "failed" in m or "Traceback" in m]
 
-        # Only now a valid command addressed to it: acknowledged and honoured, exactly once.
+        # Only now a valid command addressed to it: acknowledged and carried out, exactly once.
+        # A pause, so that the training is still there to read the replay that follows (a
+        # stop after a 40 ms epoch could end it before the replay arrived).
         with Watcher(key, broker=amqp_url) as watcher:
-            command_id = watcher.stop_training(tid, after_epoch=True)
-            acked = watcher.wait_for(
-                lambda s: any(
-                    c["id"] == command_id and c["state"] in ("acknowledged", "done")
-                    for c in s["commands"]
-                ),
-                15,
-            )
-            assert acked is not None, watcher.snapshot()["commands"]
+            pause_id = watcher.send(PAUSE, tid)
+            wait_until(lambda: session.paused_since is not None, 15, "the pause carried out")
             # Its id again, unsigned: refused (a byte-for-byte replay: tests/test_command_auth.py).
-            replay = Command(
-                command_id, STOP_AFTER_EPOCH, model_id(key), tid, "replay", time.time()
+            send(
+                encode(
+                    Command(pause_id, PAUSE, model_id(key), tid, "replay", time.time()).to_message()
+                )
             )
-            send(encode(replay.to_message()))
+            wait_until(lambda: turned_away(logs.messages()) == sent, 10, "the replay turned away")
+            stop_id = watcher.stop_training(tid)
             training.thread.join(30)
             assert not training.thread.is_alive()
-        wait_until(lambda: turned_away(logs.messages()) == sent, 10, "the replay turned away")
     assert training.run.model.stop_training
-    assert session.status == "stopped" and session.stop.command.id == command_id
+    assert session.status == "stopped" and session.stop.command.id == stop_id
+    pauses = [e for e in session.recent_events if e["kind"] == PAUSE]
+    assert [e["command_id"] for e in pauses] == [pause_id]
     assert not [r for _, r, _ in logs.records if r.levelname in ("WARNING", "ERROR")]
     record_figure("command_fuzz", hostile_commands_sent=sent, flood_3000_drained_s=flood_s)
 

@@ -67,6 +67,7 @@ except ModuleNotFoundError as exc:  # not installed; any other ImportError is sh
 from dltrack.backends.firebase_user import UserClient, signed_in
 from dltrack.backends.firestore_credentials import firebase_credential, granted_firebase
 from dltrack.backends.firestore_errors import server_error
+from dltrack.backends.grpc_engine import hold_engine
 from dltrack.wire.timing import FIRESTORE_CALL_TIMEOUT_S, FIRESTORE_RETRY_DEADLINE_S
 
 NUMBERING_ATTEMPTS = 30
@@ -141,6 +142,7 @@ class FirestoreStore(Store):
     """
 
     def __init__(self, url: str) -> None:
+        hold_engine()
         self._project = urlsplit(url).netloc
         self._app: Any = None
         self._db: Any  # firebase-admin's client, or a UserClient: the same Firestore API
@@ -166,6 +168,7 @@ class FirestoreStore(Store):
     @classmethod
     def as_user(cls, url: str, credentials: Any) -> FirestoreStore:
         """A store that calls as the Firebase user of `credentials` (an ID token as `token`)."""
+        hold_engine()
         store = cls.__new__(cls)
         store._project, store._app = urlsplit(url).netloc, None
         store._db = UserClient(store._project, credentials)

@@ -40,8 +40,6 @@ from dltrack.wire.timing import BROKER_LINGER_S
 
 log = logging.getLogger("dltrack")
 
-# How long on_train_end waits for a broker thread that has no connection yet.
-
 
 class Tracker(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no types
     """Stream a training's progress to dltrack viewers and obey their stop commands.
