@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,10 +45,13 @@ class Child:
     def __init__(self, key: str, tmp: Path, **options: Any) -> None:
         self.log = tmp / "batches.jsonl"
         options.setdefault("log", str(self.log))
+        # Its output goes to a file, not a pipe nobody reads while it runs: a full pipe would
+        # freeze the training at its next warning (a notify rule warns at every firing).
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in finish/kill
         self.proc = subprocess.Popen(
             [sys.executable, str(CHILD), key, json.dumps(options)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
             text=True,
             env=child_env(),
             cwd=tmp,
@@ -59,13 +63,16 @@ class Child:
         return [json.loads(line) for line in self.log.read_text().splitlines() if line]
 
     def finish(self, timeout: float = 60) -> tuple[int, str]:
-        _, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, err
+        """Wait for the training to exit: (exit code, what it wrote to stderr)."""
+        code = self.proc.wait(timeout=timeout)
+        self._stderr.seek(0)
+        return code, self._stderr.read()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.communicate()
+        self.proc.wait()
+        self._stderr.close()
 
 
 @pytest.fixture

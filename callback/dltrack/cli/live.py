@@ -16,7 +16,9 @@ if TYPE_CHECKING:  # imported when used: every other command starts faster witho
     from dltrack.viewing.terminal_view import JsonLinesView, TerminalView
     from dltrack.viewing.watcher import Watcher
 
-ANSWERED = ("acknowledged", "refused", "undelivered")
+# Every state past "sent": the ack and the training's end can come in one read, and then the
+# stop is seen "done" without ever having been seen "acknowledged".
+ANSWERED = ("acknowledged", "done", "failed", "refused", "undelivered")
 EXIT_INTERRUPTED = 130  # Ctrl+C, as shells report it
 STOP_ANSWER_TIMEOUT_S = 30.0
 
@@ -148,6 +150,9 @@ def _stop_and_report(
         return 1
     if sent["state"] == "refused":
         interrupt.notice(f"dltrack: the training refused: {sent['detail']}")
+        return 1
+    if sent["state"] == "failed":
+        interrupt.notice(f"dltrack: the stop failed: {sent['detail']}")
         return 1
     what = "after this epoch" if after_epoch else "after the current batch"
     interrupt.say(f"stop acknowledged: the training stops {what}")
