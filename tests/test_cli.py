@@ -527,6 +527,9 @@ def start_demo(epochs: int) -> subprocess.Popen[str]:
         env=child_env(),
         cwd=ROOT,
         start_new_session=True,
+        # With Ctrl+C at its default, as an interactive shell starts a job: a suite started in
+        # the background of a script inherits SIGINT ignored, and the demo would never hear it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
