@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -518,8 +519,16 @@ def test_demo_trains_and_watches_until_the_end() -> None:
 def start_demo(epochs: int) -> subprocess.Popen[str]:
     """`dltrack demo` as a shell starts it: the leader of its own process group, the group
     a terminal's Ctrl+C goes to (`interrupt_demo`)."""
+    # With Ctrl+C at its default, as an interactive shell starts a job: a suite started in the
+    # background of a script inherits SIGINT ignored, and the demo would never hear it. A
+    # Python that resets it and execs the demo (same pid), not preexec_fn: that forks a process
+    # full of threads and runs Python in the child.
+    reset_and_exec = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
     return subprocess.Popen(
-        [str(DLTRACK), "demo", "--epochs", str(epochs)],
+        [sys.executable, "-c", reset_and_exec, str(DLTRACK), "demo", "--epochs", str(epochs)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -527,9 +536,6 @@ def start_demo(epochs: int) -> subprocess.Popen[str]:
         env=child_env(),
         cwd=ROOT,
         start_new_session=True,
-        # With Ctrl+C at its default, as an interactive shell starts a job: a suite started in
-        # the background of a script inherits SIGINT ignored, and the demo would never hear it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
