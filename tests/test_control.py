@@ -47,7 +47,7 @@ class Child:
         options.setdefault("log", str(self.log))
         # Its output goes to a file, not a pipe nobody reads while it runs: a full pipe would
         # freeze the training at its next warning (a notify rule warns at every firing).
-        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in finish/kill
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in kill
         self.proc = subprocess.Popen(
             [sys.executable, str(CHILD), key, json.dumps(options)],
             stdout=subprocess.DEVNULL,

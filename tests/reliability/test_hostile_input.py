@@ -221,6 +221,14 @@ def test_training_ignores_all_but_valid_commands_addressed_to_it(
         # stop after a 40 ms epoch could end it before the replay arrived).
         with Watcher(key, broker=amqp_url) as watcher:
             pause_id = watcher.send(PAUSE, tid)
+            acked = watcher.wait_for(
+                lambda s: any(
+                    c["id"] == pause_id and c["state"] in ("acknowledged", "done")
+                    for c in s["commands"]
+                ),
+                15,
+            )
+            assert acked is not None, watcher.snapshot()["commands"]
             wait_until(lambda: session.paused_since is not None, 15, "the pause carried out")
             # Its id again, unsigned: refused (a byte-for-byte replay: tests/test_command_auth.py).
             send(

@@ -12,20 +12,17 @@ never connects: nothing is ever sent through it.
 
 from __future__ import annotations
 
-import threading
+import functools
 from typing import Any
 
 import grpc
-
-_held: list[Any] = []
-_lock = threading.Lock()
 
 # A target no RPC is ever made to; a channel resolves and connects only when used.
 _IDLE_TARGET = "localhost:9"
 
 
-def hold_engine() -> None:
-    """Open the process's idle channel, once."""
-    with _lock:
-        if not _held:
-            _held.append(grpc.insecure_channel(_IDLE_TARGET))
+@functools.cache
+def hold_engine() -> Any:
+    """The process's idle channel, opened on the first call (two racing first calls would
+    open two: harmless)."""
+    return grpc.insecure_channel(_IDLE_TARGET)
